@@ -1,0 +1,63 @@
+"""Input checks shared by the data loaders, the estimators and the CLI."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import numpy as np
+
+from .exceptions import DeepclustError
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """Return ' Did you mean ...?' for the choices close to ``name`` (or '')."""
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.5)
+    return f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def check_samples(X: object, *, what: str = "X") -> np.ndarray:
+    """Return ``X`` as a finite float32 array of vectors (n, d) or images (n, h, w)/(n, c, h, w).
+
+    ``(n, h, w)`` images get a channel axis. Raises :class:`DeepclustError` with the fix.
+    """
+    arr = np.asarray(X)
+    if arr.dtype == object or arr.dtype.kind in "USVcmM":
+        raise DeepclustError(
+            f"{what} has dtype {arr.dtype}; deepclust needs real numbers. "
+            "Convert it with np.asarray(X, dtype=np.float32) after removing text or complex values."
+        )
+    if arr.dtype.kind not in "biuf":
+        raise DeepclustError(f"{what} has unsupported dtype {arr.dtype}; pass a numeric array.")
+    if arr.ndim not in (2, 3, 4):
+        raise DeepclustError(
+            f"{what} has {arr.ndim} dimension(s) with shape {arr.shape}; expected (n_samples, "
+            "n_features) vectors or (n_samples, [channels,] height, width) images. "
+            "Reshape a single sample with X.reshape(1, -1)."
+        )
+    if arr.shape[0] == 0 or arr.size == 0:
+        raise DeepclustError(f"{what} is empty (shape {arr.shape}); pass at least one sample.")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).any(axis=tuple(range(1, arr.ndim))).sum())
+        raise DeepclustError(
+            f"{what} contains NaN or infinite values in {bad} sample(s); "
+            "remove or impute them (e.g. np.nan_to_num) before clustering."
+        )
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    return np.ascontiguousarray(arr)
+
+
+def check_n_clusters(n_clusters: object, n_samples: int) -> int:
+    """Check that ``n_clusters`` is an integer in [2, n_samples]."""
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
+        raise DeepclustError(f"n_clusters must be an integer >= 2, got {n_clusters!r}.")
+    if n_clusters < 2:
+        raise DeepclustError(f"n_clusters must be at least 2, got {n_clusters}.")
+    if n_clusters > n_samples:
+        raise DeepclustError(
+            f"n_clusters={n_clusters} is more than the {n_samples} samples given; "
+            "pass more samples or ask for fewer clusters."
+        )
+    return int(n_clusters)
