@@ -1,0 +1,210 @@
+"""The ``deepclust`` command line: fit, predict, evaluate, datasets."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import platform
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from ._io import save_json, save_text
+from .data import load_dataset
+from .data import list_datasets as _list_datasets
+from .exceptions import DataError, DeepclustError
+from .methods import METHODS, BaseClusterer, get_method, make_method
+from .metrics import evaluate
+
+DEFAULT_METHOD = "kmeans"
+DEFAULT_DATA = "digits"
+
+
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    params = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise DeepclustError(f"--set expects KEY=VALUE, got {item!r}.")
+        try:
+            params[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            params[key] = raw
+    return params
+
+
+def _peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def environment() -> dict[str, Any]:
+    """Versions, device and threads, recorded with every result."""
+    import sklearn
+
+    return {
+        "deepclust": __version__, "python": platform.python_version(), "torch": torch.__version__,
+        "numpy": np.__version__, "sklearn": sklearn.__version__, "threads": torch.get_num_threads(),
+        "machine": platform.machine(), "cuda": torch.cuda.is_available(),
+    }
+
+
+def read_labels(path: str | Path) -> np.ndarray:
+    """Read a labels file written by ``deepclust fit``/``predict`` (one integer per line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DeepclustError(f"labels file {path} does not exist.")
+    lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if lines and not lines[0].lstrip("-").isdigit():
+        lines = lines[1:]
+    try:
+        return np.array([int(line) for line in lines], dtype=np.int64)
+    except ValueError as exc:
+        raise DeepclustError(f"{path} is not a labels file: one integer per line ({exc}).") from exc
+
+
+def _labels_text(labels: np.ndarray) -> str:
+    return "label\n" + "\n".join(str(int(v)) for v in labels) + "\n"
+
+
+def _prepare_out(out: Path, *, overwrite: bool, resume: bool) -> None:
+    if out.exists() and any(out.iterdir()) and not resume:
+        if not overwrite:
+            raise DeepclustError(
+                f"output directory {out} already exists and is not empty; choose another "
+                "--out, pass --overwrite to replace it, or --resume to continue its run."
+            )
+        shutil.rmtree(out)
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    valid = get_method(args.method)().get_params(deep=False)
+    ds = load_dataset(args.data, args.data_dir)
+    n_clusters = args.clusters if args.clusters is not None else ds.n_classes
+    if n_clusters is None:
+        raise DeepclustError(f"{ds.name} has no labels, so pass the number of clusters: --clusters K.")
+    params = {"n_clusters": n_clusters, "random_state": args.seed, **_parse_set(args.set)}
+    if "device" in valid:
+        params["device"] = args.device
+    if "verbose" in valid:
+        params["verbose"] = 0 if args.quiet else 1
+    model = make_method(args.method, **params)
+    out = Path(args.out or f"runs/{args.method}-{ds.name}-seed{args.seed}")
+    _prepare_out(out, overwrite=args.overwrite, resume=args.resume)
+    if "checkpoint_dir" in valid:
+        model.set_params(checkpoint_dir=str(out / "checkpoints"))
+    tic = time.perf_counter()
+    model.fit(ds.X, ds.y, resume=args.resume)
+    seconds = time.perf_counter() - tic
+    result: dict[str, Any] = {
+        "method": args.method, "data": ds.name, "n_samples": int(len(ds.X)),
+        "n_clusters": int(n_clusters), "seed": args.seed, "wall_seconds": seconds,
+        "peak_memory_mb": _peak_memory_mb(), "params": model.get_params(deep=False),
+        "environment": environment(), "command": "deepclust " + " ".join(sys.argv[1:]),
+    }
+    if ds.y is not None:
+        result["metrics"] = evaluate(ds.y, model.labels_)
+    if getattr(model, "history_", None):
+        result["history"] = model.history_
+    save_text(_labels_text(model.labels_), out / "labels.csv")
+    model.save(out / "model.pt")
+    save_json(result, out / "result.json")
+    scores = "  ".join(f"{k.upper()} {v:.4f}" for k, v in result.get("metrics", {}).items())
+    print(f"{args.method} on {ds.name} ({len(ds.X)} samples, {n_clusters} clusters): "
+          f"{scores}  wall {seconds:.1f} s -> {out}")
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    model = BaseClusterer.load(args.model)
+    ds = load_dataset(args.data, args.data_dir)
+    labels = model.predict(ds.X)
+    if args.out:
+        save_text(_labels_text(labels), args.out)
+    else:
+        sys.stdout.write(_labels_text(labels))
+    if ds.y is not None:
+        scores = evaluate(ds.y, labels)
+        print("  ".join(f"{k.upper()} {v:.4f}" for k, v in scores.items()), file=sys.stderr)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    ds = load_dataset(args.data, args.data_dir)
+    if ds.y is None:
+        raise DataError(f"{ds.name} has no labels to score against.")
+    print(json.dumps(evaluate(ds.y, read_labels(args.labels)), indent=2))
+
+
+def cmd_datasets(args: argparse.Namespace) -> None:
+    for info in _list_datasets(args.data_dir):
+        shape = "x".join(str(s) for s in info["shape"])
+        print(f"{info['name']:<14}{info['n_samples']:>7} x {shape:<9} {info['n_classes']:>3} "
+              f"classes  {info['location']}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deepclust", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"deepclust {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def data_args(p: argparse.ArgumentParser, default: str | None) -> None:
+        p.add_argument("--data", default=default, required=default is None,
+                       help="dataset name (see `deepclust datasets`) or a .npy/.npz/.csv file "
+                       "or image folder" + (f" (default {default})" if default else ""))
+        p.add_argument("--data-dir", help="folder holding the dataset files (else "
+                       "$DEEPCLUST_DATA, then the cache, then download)")
+
+    fit = sub.add_parser("fit", help="cluster a dataset and save labels, metrics and the model")
+    fit.add_argument("--method", default=DEFAULT_METHOD,
+                     help=f"one of {', '.join(METHODS)} (default {DEFAULT_METHOD})")
+    data_args(fit, DEFAULT_DATA)
+    fit.add_argument("--clusters", type=int, help="number of clusters (default: the classes)")
+    fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fit.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    fit.add_argument("--out", help="output directory (default runs/METHOD-DATA-seedS)")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    fit.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="set a method parameter, e.g. --set n_init=20 (repeatable)")
+    fit.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    fit.set_defaults(func=cmd_fit)
+
+    pred = sub.add_parser("predict", help="assign new data to a fitted model's clusters")
+    pred.add_argument("--model", required=True, help="model.pt written by `deepclust fit`")
+    data_args(pred, None)
+    pred.add_argument("--out", help="labels file to write (default: standard output)")
+    pred.set_defaults(func=cmd_predict)
+
+    ev = sub.add_parser("evaluate", help="score a labels file against a dataset's classes")
+    ev.add_argument("--labels", required=True, help="labels file (one integer per line)")
+    data_args(ev, None)
+    ev.set_defaults(func=cmd_evaluate)
+
+    ds = sub.add_parser("datasets", help="list the built-in datasets and where they are found")
+    ds.add_argument("--data-dir", help="folder to look in first")
+    ds.set_defaults(func=cmd_datasets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``deepclust`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except DeepclustError as exc:
+        print(f"deepclust: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("deepclust: interrupted; run again with --resume to continue.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

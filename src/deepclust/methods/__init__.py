@@ -1,0 +1,40 @@
+"""The estimators, and lookup of a method by its CLI name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._validation import suggest
+from ..exceptions import DeepclustError
+from .base import BaseClusterer
+from .classical import KMeans, SpectralClustering
+
+METHODS: dict[str, type[BaseClusterer]] = {
+    "kmeans": KMeans,
+    "spectral": SpectralClustering,
+}
+
+
+def get_method(name: str) -> type[BaseClusterer]:
+    """The estimator class registered under ``name``."""
+    if name not in METHODS:
+        raise DeepclustError(
+            f"unknown method {name!r}; choose one of {', '.join(METHODS)}.{suggest(name, METHODS)}"
+        )
+    return METHODS[name]
+
+
+def make_method(name: str, **params: Any) -> BaseClusterer:
+    """The estimator registered under ``name``, built with ``params`` (checked by name)."""
+    klass = get_method(name)
+    valid = klass().get_params(deep=False)
+    for key in params:
+        if key not in valid:
+            raise DeepclustError(
+                f"{klass.__name__} has no parameter {key!r}; its parameters are "
+                f"{', '.join(sorted(valid))}.{suggest(key, valid)}"
+            )
+    return klass(**params)
+
+
+__all__ = ["METHODS", "BaseClusterer", "KMeans", "SpectralClustering", "get_method", "make_method"]

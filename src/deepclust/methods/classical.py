@@ -1,0 +1,75 @@
+"""The classical baselines of the DSCDAN paper's Table 3: k-means and spectral clustering."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from sklearn import cluster
+from sklearn.neighbors import KNeighborsClassifier
+
+from .base import BaseClusterer
+
+
+def _flat(X: np.ndarray) -> np.ndarray:
+    return X.reshape(len(X), -1)
+
+
+class KMeans(BaseClusterer):
+    """k-means on the raw features (scikit-learn's, k-means++ with ``n_init`` restarts).
+
+    ``predict`` assigns each new sample to its nearest fitted centre.
+    """
+
+    _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_", "cluster_centers_")
+
+    def __init__(self, n_clusters: int = 10, *, n_init: int = 10, random_state: int | None = 0,
+                 verbose: int = 0) -> None:
+        self.n_clusters = n_clusters
+        self.n_init = n_init  # scikit-learn's classic default; the papers do not say
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit(self, X, y, rng, *, resume):
+        km = cluster.KMeans(self.n_clusters_, n_init=self.n_init,
+                            random_state=int(rng.integers(2**31 - 1))).fit(_flat(X))
+        self.labels_ = km.labels_.astype(np.int64)
+        self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
+
+    def _predict(self, X):
+        d = ((_flat(X)[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+        return d.argmin(1).astype(np.int64)
+
+    def _transform(self, X):
+        return np.sqrt(((_flat(X)[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1))
+
+
+class SpectralClustering(BaseClusterer):
+    """Spectral clustering (normalised cut) on a sparse symmetric kNN graph (SC-Ncut).
+
+    scikit-learn's ``SpectralClustering(affinity="nearest_neighbors")``: no dense n x n
+    matrix. Spectral clustering has no out-of-sample map, so ``predict`` gives each new
+    sample the majority cluster of its ``n_neighbors`` nearest training samples.
+    """
+
+    _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_", "fit_X_")
+
+    def __init__(self, n_clusters: int = 10, *, n_neighbors: int = 10,
+                 random_state: int | None = 0, verbose: int = 0) -> None:
+        self.n_clusters = n_clusters
+        self.n_neighbors = n_neighbors  # scikit-learn's default graph size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit(self, X, y, rng, *, resume):
+        n_neighbors = min(self.n_neighbors, len(X) - 1)
+        sc = cluster.SpectralClustering(
+            self.n_clusters_, affinity="nearest_neighbors", n_neighbors=n_neighbors,
+            assign_labels="kmeans", random_state=int(rng.integers(2**31 - 1)),
+        )
+        self.labels_ = sc.fit_predict(_flat(X)).astype(np.int64)
+        self.fit_X_ = _flat(X)
+
+    def _predict(self, X):
+        knn = KNeighborsClassifier(min(self.n_neighbors, len(self.fit_X_)))
+        return knn.fit(self.fit_X_, self.labels_).predict(_flat(X)).astype(np.int64)

@@ -1,0 +1,19 @@
+"""Training machinery shared by the deep methods: device, seeding, batches, the loop, checkpoints."""
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .device import resolve_device
+from .loop import EarlyStopping, minibatches, run_epochs
+from .seeding import get_rng_state, seed_from, seeded, set_rng_state
+
+__all__ = [
+    "EarlyStopping",
+    "get_rng_state",
+    "load_checkpoint",
+    "minibatches",
+    "resolve_device",
+    "run_epochs",
+    "save_checkpoint",
+    "seed_from",
+    "seeded",
+    "set_rng_state",
+]

@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from deepclust.exceptions import DeepclustError, TrainingError
+from deepclust.train import EarlyStopping, minibatches, resolve_device, run_epochs, seeded
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in {"cpu", "cuda"}
+    with pytest.raises(DeepclustError, match="not valid"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(DeepclustError, match="no CUDA GPU"):
+            resolve_device("cuda:0")
+
+
+def test_minibatches_cover_every_index_once():
+    batches = minibatches(103, 10, np.random.default_rng(0))
+    assert len(batches) == 11
+    assert sorted(np.concatenate(batches).tolist()) == list(range(103))
+
+
+def test_seeded_restores_the_callers_rng():
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    with seeded(7) as rng:
+        inside = torch.rand(1)
+        assert isinstance(rng, np.random.Generator)
+    assert torch.equal(torch.rand(1), expected)
+    with seeded(7):
+        assert torch.equal(torch.rand(1), inside)
+
+
+def _regression_problem():
+    x = torch.linspace(-1, 1, 64)[:, None]
+    return x, 3 * x + 0.5
+
+
+def _train(epochs, *, checkpoint=None, resume=False, seed=0, stop_after=None):
+    """Fit a noisy linear model; the noise and batch order exercise both RNGs."""
+    x, t = _regression_problem()
+    with seeded(seed) as rng:
+        model = nn.Linear(1, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        calls = {"n": 0}
+
+        def step(idx):
+            calls["n"] += 1
+            if stop_after is not None and calls["n"] > stop_after:
+                raise KeyboardInterrupt
+            noise = 0.01 * torch.randn(len(idx), 1)
+            loss = ((model(x[idx]) - t[idx] - noise) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return {"loss": loss.detach()}
+
+        history = run_epochs(step, n_samples=64, batch_size=16, epochs=epochs, rng=rng,
+                             stateful={"model": model, "opt": opt}, checkpoint=checkpoint,
+                             resume=resume, verbose=0)
+    return model, history
+
+
+def test_loop_learns_and_records_history():
+    model, history = _train(20)
+    assert len(history) == 20
+    assert history[-1]["loss"] < history[0]["loss"] / 10
+    assert model.weight.item() == pytest.approx(3, abs=0.1)
+
+
+def test_same_seed_same_weights_different_seed_different():
+    a, _ = _train(3, seed=1)
+    b, _ = _train(3, seed=1)
+    c, _ = _train(3, seed=2)
+    assert torch.equal(a.weight, b.weight)
+    assert not torch.equal(a.weight, c.weight)
+
+
+def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
+    ckpt = tmp_path / "stage.pt"
+    reference, ref_history = _train(6)
+    with pytest.raises(KeyboardInterrupt):
+        _train(6, checkpoint=ckpt, stop_after=4 * 3 + 2)  # dies inside epoch 4
+    assert ckpt.exists()
+    resumed, history = _train(6, checkpoint=ckpt, resume=True)
+    assert torch.equal(resumed.weight, reference.weight)
+    assert torch.equal(resumed.bias, reference.bias)
+    assert [h["loss"] for h in history] == pytest.approx([h["loss"] for h in ref_history])
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_nan_loss_names_term_and_step():
+    with seeded(0) as rng:
+        def step(idx):
+            return {"loss": 1.0, "kl": float("nan")}
+
+        with pytest.raises(TrainingError, match=r"'kl' became nan .* epoch 1, step 1"):
+            run_epochs(step, n_samples=8, batch_size=4, epochs=2, rng=rng, stateful={},
+                       verbose=0)
+
+
+def test_early_stopping():
+    stop = EarlyStopping(min_delta=0.1, patience=2)
+    assert not stop.should_stop([{"loss": 3.0}, {"loss": 2.0}, {"loss": 1.0}])
+    assert stop.should_stop([{"loss": 1.0}, {"loss": 0.95}, {"loss": 0.97}])
