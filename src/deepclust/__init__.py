@@ -1,3 +1,17 @@
 """deepclust: deep clustering (DSCDAN, DCFAE and baselines) as scikit-learn estimators."""
 
 __version__ = "0.1.0"
+
+from .data import Dataset, list_datasets, load_dataset  # noqa: E402
+from .methods import KMeans, SpectralClustering  # noqa: E402
+from .metrics import cluster_accuracy, evaluate  # noqa: E402
+
+__all__ = [
+    "Dataset",
+    "KMeans",
+    "SpectralClustering",
+    "cluster_accuracy",
+    "evaluate",
+    "list_datasets",
+    "load_dataset",
+]

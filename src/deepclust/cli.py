@@ -18,8 +18,8 @@ import torch
 
 from . import __version__
 from ._io import save_json, save_text
-from .data import load_dataset
 from .data import list_datasets as _list_datasets
+from .data import load_dataset
 from .exceptions import DataError, DeepclustError
 from .methods import METHODS, BaseClusterer, get_method, make_method
 from .metrics import evaluate
@@ -89,7 +89,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     ds = load_dataset(args.data, args.data_dir)
     n_clusters = args.clusters if args.clusters is not None else ds.n_classes
     if n_clusters is None:
-        raise DeepclustError(f"{ds.name} has no labels, so pass the number of clusters: --clusters K.")
+        raise DeepclustError(f"{ds.name} has no labels; pass the number of clusters: --clusters K.")
     params = {"n_clusters": n_clusters, "random_state": args.seed, **_parse_set(args.set)}
     if "device" in valid:
         params["device"] = args.device

@@ -1,4 +1,4 @@
-"""Training machinery shared by the deep methods: device, seeding, batches, the loop, checkpoints."""
+"""Training machinery for the deep methods: device, seeding, batches, loop, checkpoints."""
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import resolve_device

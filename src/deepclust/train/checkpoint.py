@@ -1,4 +1,4 @@
-"""Checkpoints of a training stage: modules, optimisers, RNG states and history, written atomically."""
+"""Checkpoints of a training stage: modules, optimisers, RNG states, history; atomic."""
 
 from __future__ import annotations
 

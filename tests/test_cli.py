@@ -1,0 +1,102 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from deepclust.cli import main, read_labels
+from deepclust.data import load_dataset
+from deepclust.metrics import evaluate
+
+
+def test_fit_with_nothing_else_clusters_digits(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "-q"]) == 0
+    out = tmp_path / "runs" / "kmeans-digits-seed0"
+    assert "ACC" in capsys.readouterr().out
+    labels = read_labels(out / "labels.csv")
+    assert labels.shape == (1797,)
+    result = json.loads((out / "result.json").read_text())
+    assert result["metrics"]["acc"] > 0.7
+    assert result["metrics"] == pytest.approx(evaluate(load_dataset("digits").y, labels))
+    for key in ("wall_seconds", "peak_memory_mb", "params", "environment", "command"):
+        assert key in result
+    assert (out / "model.pt").is_file()
+
+
+def test_fit_predict_evaluate_round_trip(tmp_path, capsys):
+    out = tmp_path / "sc"
+    assert main(["fit", "--method", "spectral", "--seed", "3", "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(out / "model.pt"), "--data", "digits",
+                 "--out", str(tmp_path / "pred.csv")]) == 0
+    assert "ACC" in capsys.readouterr().err
+    fitted, predicted = read_labels(out / "labels.csv"), read_labels(tmp_path / "pred.csv")
+    assert (fitted == predicted).mean() > 0.99
+    assert main(["evaluate", "--labels", str(out / "labels.csv"), "--data", "digits"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["acc"] == pytest.approx(json.loads((out / "result.json").read_text())
+                                          ["metrics"]["acc"])
+
+
+def test_same_seed_same_labels_from_the_cli(tmp_path):
+    for name in ("a", "b"):
+        assert main(["fit", "--seed", "5", "--out", str(tmp_path / name), "-q"]) == 0
+    assert np.array_equal(read_labels(tmp_path / "a/labels.csv"),
+                          read_labels(tmp_path / "b/labels.csv"))
+
+
+def test_user_file_needs_clusters_when_unlabelled(tmp_path, capsys):
+    X = np.random.default_rng(0).random((30, 4))
+    np.save(tmp_path / "x.npy", X)
+    assert main(["fit", "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "o")]) == 1
+    assert "--clusters" in capsys.readouterr().err
+    assert main(["fit", "--data", str(tmp_path / "x.npy"), "--clusters", "3",
+                 "--out", str(tmp_path / "o"), "-q"]) == 0
+    assert read_labels(tmp_path / "o/labels.csv").shape == (30,)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "--method", "kmean"], "Did you mean 'kmeans'"),
+        (["fit", "--data", "mnsit"], "Did you mean 'mnist'"),
+        (["fit", "--clusters", "1"], "at least 2"),
+        (["fit", "--clusters", "5000"], "more than the 1797 samples"),
+        (["fit", "--set", "n_inits=3"], "Did you mean 'n_init'"),
+        (["fit", "--set", "oops"], "KEY=VALUE"),
+        (["predict", "--model", "missing.pt", "--data", "digits"], "does not exist"),
+        (["evaluate", "--labels", "missing.csv", "--data", "digits"], "does not exist"),
+    ],
+)
+def test_user_errors_are_one_line(argv, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("deepclust: error:") and err.count("\n") == 1
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_existing_output_directory_is_not_overwritten(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["fit", "--out", str(out), "-q"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+    assert main(["fit", "--out", str(out), "--overwrite", "-q"]) == 0
+    assert not (out / "keep.txt").exists()
+
+
+def test_console_script_bad_flag_and_datasets():
+    bad = subprocess.run([sys.executable, "-m", "deepclust.cli", "fit", "--bogus"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "unrecognized arguments: --bogus" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    listing = subprocess.run([sys.executable, "-m", "deepclust.cli", "datasets"],
+                             capture_output=True, text=True, check=True)
+    for name in ("digits", "mnist", "mnist-test", "fashion", "fashion-test", "usps"):
+        assert name in listing.stdout
