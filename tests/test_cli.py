@@ -9,20 +9,35 @@ from deepclust.cli import main, read_labels
 from deepclust.data import load_dataset
 from deepclust.metrics import evaluate
 
+SHORT_DSCDAN = ["--set", "pretrain_epochs=2", "--set", "spectral_epochs=2", "--set",
+                "joint_epochs=1", "--set", "mlp_hidden=(64,)", "--set", "spectral_hidden=(64,)"]
 
-def test_fit_with_nothing_else_clusters_digits(tmp_path, monkeypatch, capsys):
+
+def test_fit_defaults_to_dscdan_on_digits(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["fit", "-q"]) == 0
-    out = tmp_path / "runs" / "kmeans-digits-seed0"
+    assert main(["fit", "-q", *SHORT_DSCDAN]) == 0  # shortened schedule: the test stays fast
+    out = tmp_path / "runs" / "dscdan-digits-seed0"
     assert "ACC" in capsys.readouterr().out
     labels = read_labels(out / "labels.csv")
     assert labels.shape == (1797,)
     result = json.loads((out / "result.json").read_text())
-    assert result["metrics"]["acc"] > 0.7
+    assert result["metrics"]["acc"] > 0.4
+    assert [h["stage"] for h in result["history"]][-1] == "joint"
     assert result["metrics"] == pytest.approx(evaluate(load_dataset("digits").y, labels))
     for key in ("wall_seconds", "peak_memory_mb", "params", "environment", "command"):
         assert key in result
     assert (out / "model.pt").is_file()
+    assert main(["predict", "--model", str(out / "model.pt"), "--data", "digits",
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert np.array_equal(read_labels(tmp_path / "p.csv"), labels)
+
+
+def test_preset_flags(tmp_path, capsys):
+    out = tmp_path / "ae"
+    assert main(["fit", "--preset", "convae", "--out", str(out), "-q", *SHORT_DSCDAN]) == 0
+    assert json.loads((out / "result.json").read_text())["params"]["spectral"] is False
+    assert main(["fit", "--method", "kmeans", "--preset", "full", "--out", str(out)]) == 1
+    assert "has no presets" in capsys.readouterr().err
 
 
 def test_fit_predict_evaluate_round_trip(tmp_path, capsys):
@@ -42,7 +57,8 @@ def test_fit_predict_evaluate_round_trip(tmp_path, capsys):
 
 def test_same_seed_same_labels_from_the_cli(tmp_path):
     for name in ("a", "b"):
-        assert main(["fit", "--seed", "5", "--out", str(tmp_path / name), "-q"]) == 0
+        assert main(["fit", "--method", "kmeans", "--seed", "5", "--out", str(tmp_path / name),
+                     "-q"]) == 0
     assert np.array_equal(read_labels(tmp_path / "a/labels.csv"),
                           read_labels(tmp_path / "b/labels.csv"))
 
@@ -52,8 +68,8 @@ def test_user_file_needs_clusters_when_unlabelled(tmp_path, capsys):
     np.save(tmp_path / "x.npy", X)
     assert main(["fit", "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "o")]) == 1
     assert "--clusters" in capsys.readouterr().err
-    assert main(["fit", "--data", str(tmp_path / "x.npy"), "--clusters", "3",
-                 "--out", str(tmp_path / "o"), "-q"]) == 0
+    assert main(["fit", "--method", "kmeans", "--data", str(tmp_path / "x.npy"),
+                 "--clusters", "3", "--out", str(tmp_path / "o"), "-q"]) == 0
     assert read_labels(tmp_path / "o/labels.csv").shape == (30,)
 
 
@@ -64,7 +80,9 @@ def test_user_file_needs_clusters_when_unlabelled(tmp_path, capsys):
         (["fit", "--data", "mnsit"], "Did you mean 'mnist'"),
         (["fit", "--clusters", "1"], "at least 2"),
         (["fit", "--clusters", "5000"], "more than the 1797 samples"),
-        (["fit", "--set", "n_inits=3"], "Did you mean 'n_init'"),
+        (["fit", "--method", "kmeans", "--set", "n_inits=3"], "Did you mean 'n_init'"),
+        (["fit", "--preset", "convae+sn"], "unknown variant"),
+        (["fit", "--device", "tpu"], "device 'tpu' is not valid"),
         (["fit", "--set", "oops"], "KEY=VALUE"),
         (["predict", "--model", "missing.pt", "--data", "digits"], "does not exist"),
         (["evaluate", "--labels", "missing.csv", "--data", "digits"], "does not exist"),
@@ -83,10 +101,10 @@ def test_existing_output_directory_is_not_overwritten(tmp_path, capsys):
     out = tmp_path / "o"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    assert main(["fit", "--out", str(out), "-q"]) == 1
+    assert main(["fit", "--method", "kmeans", "--out", str(out), "-q"]) == 1
     assert "already exists" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
-    assert main(["fit", "--out", str(out), "--overwrite", "-q"]) == 0
+    assert main(["fit", "--method", "kmeans", "--out", str(out), "--overwrite", "-q"]) == 0
     assert not (out / "keep.txt").exists()
 
 

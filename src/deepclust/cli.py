@@ -24,7 +24,7 @@ from .exceptions import DataError, DeepclustError
 from .methods import METHODS, BaseClusterer, get_method, make_method
 from .metrics import evaluate
 
-DEFAULT_METHOD = "kmeans"
+DEFAULT_METHOD = "dscdan"
 DEFAULT_DATA = "digits"
 
 
@@ -95,7 +95,13 @@ def cmd_fit(args: argparse.Namespace) -> None:
         params["device"] = args.device
     if "verbose" in valid:
         params["verbose"] = 0 if args.quiet else 1
-    model = make_method(args.method, **params)
+    if args.preset or args.schedule:
+        klass = get_method(args.method)
+        if not hasattr(klass, "preset"):
+            raise DeepclustError(f"{args.method!r} has no presets; drop --preset/--schedule.")
+        model = klass.preset(args.preset or "full", args.schedule or "cpu", **params)
+    else:
+        model = make_method(args.method, **params)
     out = Path(args.out or f"runs/{args.method}-{ds.name}-seed{args.seed}")
     _prepare_out(out, overwrite=args.overwrite, resume=args.resume)
     if "checkpoint_dir" in valid:
@@ -172,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="set a method parameter, e.g. --set n_init=20 (repeatable)")
+    fit.add_argument("--preset", help="dscdan: a row of the paper's Table 4 (convae, convae+mi, "
+                     "convae+rs, convae+mi+rs, full)")
+    fit.add_argument("--schedule", help="dscdan: cpu (default) or paper")
     fit.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     fit.set_defaults(func=cmd_fit)
 

@@ -8,8 +8,10 @@ from .._validation import suggest
 from ..exceptions import DeepclustError
 from .base import BaseClusterer
 from .classical import KMeans, SpectralClustering
+from .dscdan import DSCDAN
 
 METHODS: dict[str, type[BaseClusterer]] = {
+    "dscdan": DSCDAN,
     "kmeans": KMeans,
     "spectral": SpectralClustering,
 }
@@ -37,4 +39,7 @@ def make_method(name: str, **params: Any) -> BaseClusterer:
     return klass(**params)
 
 
-__all__ = ["METHODS", "BaseClusterer", "KMeans", "SpectralClustering", "get_method", "make_method"]
+__all__ = [
+    "DSCDAN",
+    "METHODS",
+    "BaseClusterer", "KMeans", "SpectralClustering", "get_method", "make_method"]

@@ -1,0 +1,86 @@
+"""Pairwise distances and the kNN Gaussian affinity of DSCDAN §3.2 / SpectralNet, on one batch."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def pairwise_sq_dists(A: Tensor, B: Tensor | None = None) -> Tensor:
+    """Squared Euclidean distances ``||a_i - b_j||²`` of rows, shape (len(A), len(B)).
+
+    Computed as ``|a|² + |b|² - 2ab`` and clamped at 0: no square root, so the gradient stays
+    finite at zero distance (duplicates). ``B=None`` means ``B = A``. Runs in at least float32,
+    outside autocast (ours: in bfloat16 the expansion loses the small distances kNN needs).
+    """
+    B = A if B is None else B
+    dtype = torch.promote_types(torch.promote_types(A.dtype, B.dtype), torch.float32)
+    with torch.autocast(A.device.type, enabled=False):
+        A, B = A.to(dtype), B.to(dtype)
+        sq = A.pow(2).sum(1, keepdim=True) + B.pow(2).sum(1) - 2 * A @ B.T
+    return sq.clamp_min(0)
+
+
+def _nonself_nearest(D2: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """The k smallest off-diagonal entries of each row of D2 (sorted) and their column indices."""
+    self_mask = torch.eye(D2.shape[0], dtype=torch.bool, device=D2.device)
+    return D2.masked_fill(self_mask, math.inf).topk(k, dim=1, largest=False, sorted=True)
+
+
+def _median_scale(D2: Tensor, nbr: int) -> Tensor:
+    """σ from a squared-distance matrix, as a 0-dim tensor (no host sync); see ``median_scale``."""
+    k = min(nbr, D2.shape[0]) - 1  # ours: a batch smaller than nbr uses its farthest point
+    d = _nonself_nearest(D2.detach(), k)[0][:, k - 1].sqrt()
+    # ours: zero distances (duplicates) are left out, so they cannot make σ = 0; if every point
+    # has a duplicate, any σ gives the same affinities and σ = 1 is used.
+    d = d.masked_fill(d == 0, math.nan)
+    return torch.nan_to_num(d.nanquantile(0.5), nan=1.0)
+
+
+def median_scale(Z: Tensor, nbr: int = 2) -> float:
+    """SpectralNet's kernel width σ: the median over ``Z``'s rows of the distance to the
+    ``nbr``-th nearest neighbour, counting the point itself as the 1st (SpectralNet's
+    ``scale_nbr``; method-spec §E.5). The default ``nbr=2`` is the nearest *other* point.
+
+    Cost is O(m²) memory in the number of rows: pass a random sample (e.g. 1024 rows, as
+    SpectralNet does) to compute σ once for a large data set. Zero distances are ignored.
+    """
+    if Z.ndim != 2 or Z.shape[0] < 2:
+        raise ValueError(f"median_scale needs a (m, d) batch with m >= 2, got {tuple(Z.shape)}.")
+    if nbr < 2:
+        raise ValueError(
+            f"nbr counts the point itself as the 1st neighbour; need nbr >= 2, got {nbr}."
+        )
+    return float(_median_scale(pairwise_sq_dists(Z.detach()), nbr))
+
+
+def knn_affinity(Z: Tensor, n_neighbors: int = 3, scale: float | None = None) -> Tensor:
+    """Dense symmetric kNN Gaussian affinity of a batch ``Z`` (m, d), shape (m, m).
+
+    ``W_ij = exp(-||z_i - z_j||² / (2σ²))`` if ``j`` is among the ``n_neighbors`` nearest
+    *genuine* (non-self) neighbours of ``i`` (paper §4.3: k = 3), else 0; then
+    ``W = (W + Wᵀ)/2`` (SpectralNet), so a row may hold more than k non-zeros (a point chosen by
+    many others) while the matrix holds at most 2·k·m. The diagonal is 0. ``σ = scale``, or when
+    None the per-batch ``median_scale(Z, nbr=2)`` (method-spec §E.5).
+
+    Duplicated points are neighbours like any other (distance 0, weight 1). With m <= k every
+    other point is a neighbour. Differentiable in ``Z`` through the weights (not through the
+    choice of neighbours, nor σ); detach ``W`` to treat the graph as fixed.
+    """
+    if Z.ndim != 2 or Z.shape[0] < 2:
+        raise ValueError(f"knn_affinity needs a (m, d) batch with m >= 2, got {tuple(Z.shape)}.")
+    if n_neighbors < 1:
+        raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}.")
+    if scale is not None and not scale > 0:
+        raise ValueError(f"scale (σ) must be positive, got {scale}.")
+    D2 = pairwise_sq_dists(Z)
+    k = min(n_neighbors, Z.shape[0] - 1)
+    d2_knn, idx = _nonself_nearest(D2, k)
+    if scale is None:
+        sigma2 = _median_scale(D2, nbr=2).pow(2)
+    else:
+        sigma2 = torch.tensor(float(scale) ** 2, dtype=Z.dtype, device=Z.device)
+    W = torch.zeros_like(D2).scatter(1, idx, torch.exp(-d2_knn / (2 * sigma2)))
+    return (W + W.T) / 2

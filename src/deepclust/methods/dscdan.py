@@ -1,0 +1,411 @@
+"""DSCDAN: Deep Spectral Clustering using Dual Autoencoder Network (Yang et al., CVPR 2019).
+
+Three stages, each a ``train.run_epochs`` loop with its own checkpoint:
+
+1. ``pretrain`` — the dual autoencoder (paper §3.1, Eq. 13): reconstruction from the code and
+   from its noisy version, global and local mutual information with trained critics, KL prior.
+2. ``spectral`` — the deep spectral network (§3.2) on the cached codes: kNN Gaussian affinity
+   per batch, orthonormalised output, spectral loss. Cheap: no image passes the encoder.
+3. ``joint`` — everything together (Eq. 20), the N(0, I) prior replaced by the mixture prior
+   whose components follow the spectral output (the KL "unify" term, Eq. 19).
+
+Labels: k-means on the spectral embedding Y (or the argmax of p(y|x)); ``predict`` embeds new
+samples with the stored networks and orthonormalisation weights and takes the nearest fitted
+centre, so it reproduces ``labels_`` on the training data. Equations, and where the official
+code departs from the paper: ``../shared/docs/method-spec.md`` §A, §C, §E.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from torch import Tensor, nn
+
+from ..exceptions import DeepclustError
+from ..graph import knn_affinity, orthonorm_weights
+from ..losses import (
+    jsd_mi_loss,
+    kl_mixture,
+    kl_normal,
+    kl_to_uniform,
+    reconstruction_loss,
+    relative_reconstruction_loss,
+    shuffle_batch,
+    spectral_loss,
+)
+from ..nets import (
+    GlobalCritic,
+    LocalCritic,
+    SpectralHead,
+    build_autoencoder,
+    conv_config,
+    noisy_transform,
+)
+from ..train import resolve_device, run_epochs
+from .base import BaseClusterer
+
+# Ablation rows of the paper's Table 4; "full" is DSCDAN itself. MI is global + local (paper
+# Eq. 10) with the KL prior term, RS the noisy reconstruction and relative loss, SN the spectral
+# network; the rows without SN cluster the codes with k-means.
+_MI = {"w_mi_global": 0.1, "w_mi_local": 0.1}
+_NO_MI = {"w_mi_global": 0.0, "w_mi_local": 0.0, "w_kl": 0.0}
+VARIANTS: dict[str, dict[str, Any]] = {
+    "convae": {**_NO_MI, "w_rel": 0.0, "spectral": False},
+    "convae+mi": {**_MI, "w_rel": 0.0, "spectral": False},
+    # ours: without the KL prior the learned noise variance would shrink to 0 and the relative
+    # loss with it, so +RS alone uses the paper's fixed multiplicative noise
+    "convae+rs": {**_NO_MI, "noise": "mult", "spectral": False},
+    "convae+mi+rs": {**_MI, "spectral": False},
+    "full": _MI,
+}
+# ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
+AUTO_BATCHES = {"pretrain": 1000, "spectral": 300, "joint": 20}
+# Schedules: "cpu" is the class default; "paper" follows method-spec §E.7 ([C19] pretraining:
+# 100 epochs of batch 100; joint: up to 500 epochs x 10 batches of 1024 as the official code).
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "cpu": {},
+    "paper": {"pretrain_epochs": 100, "spectral_epochs": 400, "joint_epochs": 500,
+              "batch_size": 100},
+}
+
+
+class DSCDAN(BaseClusterer):
+    """Deep spectral clustering with a dual autoencoder (Yang et al., CVPR 2019).
+
+    Source tags: paper = the CVPR paper; code = the official TF1 code; spec = the recommended
+    resolution in method-spec §E where the two disagree or the paper's values were lost; ours =
+    our choice, with the reason.
+
+    Parameters
+    ----------
+    n_clusters : number of clusters K.
+    latent_dim : code size (120, paper §4.3 and code).
+    architecture : ``"auto"`` (convs for images of at least 16×16, an MLP for vectors and
+        smaller images), ``"conv"`` or ``"mlp"``.
+    encoder, decoder : optional user modules replacing the built ones; the encoder must return
+        ``nets.EncoderOutput`` (mu, logvar, feature_map or None, features) and expose
+        ``features_dim`` and ``feature_map_shape``. Such a model fits and predicts but cannot
+        be ``save``d (save their weights with ``torch.save``).
+    conv_width : channel multiplier of the paper's Table-2 convs (1, paper; 2 = code's widths).
+    mlp_hidden : hidden sizes of that MLP encoder (500-500-2000, DEC/N2D; mirrored decoder).
+    noise : noisy transformer ψ, ``"reparam"`` (code; spec §E.3) or ``"mult"`` (paper:
+        multiplicative Gaussian noise ``z(1 + s·ε)``), ``noise_scale`` s = 0.5 (spec, [inf]).
+    recon_target : what is compared with x: ``"clean"`` g(mu) (paper Eq. 11; spec §E.2) or
+        ``"noisy"`` g(z̃) (code).
+    w_rec, w_rel : weights of the reconstruction and relative reconstruction losses (5 and 2.5,
+        code: 5·R₁ and 5·½R₂; the paper's α..δ were lost, spec §E.1).
+    w_mi_global, w_mi_local : weights of the global and local MI terms with trained critics
+        (paper Eq. 10; ours: 0.1 — the code's 0.001 on an untrained critic does nothing, DIM's
+        own 0.5/1.5 are set against no reconstruction term). Local MI is off by default (ours:
+        it doubles the cost of pretraining on a CPU; the official code has none); the
+        ``preset`` variants with MI turn it on.
+    w_kl : weight of the KL prior term, N(0, I) in pretraining, the mixture in joint training
+        (1.5, code). w_entropy: weight of KL(p(y|x) || uniform) in joint training (1, code).
+    w_spectral : weight of the spectral loss in joint training (1, code).
+    n_neighbors : genuine kNN neighbours in the affinity (3, paper §4.3).
+    affinity_scale : Gaussian width σ; None = median distance to the nearest other point in
+        each batch (SpectralNet rule, spec §E.5).
+    spectral : train the spectral network (False = the ablations' k-means on the codes).
+    spectral_hidden : hidden sizes of the spectral network (1024-1024-512, code/SpectralNet;
+        paper: four fully connected layers).
+    assign : ``"kmeans"`` on Y (spec §E.6, SpectralNet) or ``"argmax"`` of p(y|x) (code).
+    pretrain_epochs, spectral_epochs, joint_epochs : stage lengths in epochs, or ``"auto"``
+        (ours, the CPU schedule): about 1,000 pretraining batches, 300 spectral batches and 20
+        joint batches whatever the data size (10 / 30 / 2 epochs on 10,000 samples), so small
+        data sets are not under-trained; pretraining is where the compute pays.
+        ``DSCDAN.preset(schedule="paper")`` gives 100 / 400 / 500 epochs.
+    batch_size : pretraining batch (100, [C19]); spectral_batch_size: spectral and joint batch
+        (1024, code). lr: Adam learning rate for every stage (1e-3, code).
+    random_state, device, verbose : as every estimator. checkpoint_dir: where each stage's
+        checkpoint is written (None = none); ``fit(X, resume=True)`` continues from them.
+    """
+
+    _fitted_attrs: ClassVar[tuple[str, ...]] = (
+        "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_", "head_",
+    )
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        *,
+        latent_dim: int = 120,
+        architecture: str = "auto",
+        encoder: nn.Module | None = None,
+        decoder: nn.Module | None = None,
+        conv_width: int = 1,
+        mlp_hidden: tuple[int, ...] = (500, 500, 2000),
+        noise: str = "reparam",
+        noise_scale: float = 0.5,
+        recon_target: str = "clean",
+        w_rec: float = 5.0,
+        w_rel: float = 2.5,
+        w_mi_global: float = 0.1,
+        w_mi_local: float = 0.0,
+        w_kl: float = 1.5,
+        w_entropy: float = 1.0,
+        w_spectral: float = 1.0,
+        n_neighbors: int = 3,
+        affinity_scale: float | None = None,
+        spectral: bool = True,
+        spectral_hidden: tuple[int, ...] = (1024, 1024, 512),
+        assign: str = "kmeans",
+        pretrain_epochs: int | str = "auto",
+        spectral_epochs: int | str = "auto",
+        joint_epochs: int | str = "auto",
+        batch_size: int = 100,
+        spectral_batch_size: int = 1024,
+        lr: float = 1e-3,
+        random_state: int | None = 0,
+        device: str = "auto",
+        verbose: int = 1,
+        checkpoint_dir: str | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.architecture = architecture
+        self.encoder = encoder
+        self.decoder = decoder
+        self.conv_width = conv_width
+        self.mlp_hidden = mlp_hidden
+        self.noise = noise
+        self.noise_scale = noise_scale
+        self.recon_target = recon_target
+        self.w_rec = w_rec
+        self.w_rel = w_rel
+        self.w_mi_global = w_mi_global
+        self.w_mi_local = w_mi_local
+        self.w_kl = w_kl
+        self.w_entropy = w_entropy
+        self.w_spectral = w_spectral
+        self.n_neighbors = n_neighbors
+        self.affinity_scale = affinity_scale
+        self.spectral = spectral
+        self.spectral_hidden = spectral_hidden
+        self.assign = assign
+        self.pretrain_epochs = pretrain_epochs
+        self.spectral_epochs = spectral_epochs
+        self.joint_epochs = joint_epochs
+        self.batch_size = batch_size
+        self.spectral_batch_size = spectral_batch_size
+        self.lr = lr
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+
+    @classmethod
+    def preset(cls, variant: str = "full", schedule: str = "cpu", **params: Any) -> DSCDAN:
+        """A DSCDAN for a row of the paper's Table 4 (``VARIANTS``) and a ``SCHEDULES`` entry."""
+        for name, table in (("variant", VARIANTS), ("schedule", SCHEDULES)):
+            key = variant if name == "variant" else schedule
+            if key not in table:
+                raise DeepclustError(f"unknown {name} {key!r}; choose one of {', '.join(table)}.")
+        return cls(**{**VARIANTS[variant], **SCHEDULES[schedule], **params})
+
+    # --- the method: loss terms of one batch, as in the paper --------------------------------
+    def _terms(self, x: Tensor, critics: nn.ModuleDict, joint: bool) -> dict[str, Tensor]:
+        enc = self.encoder_(x)
+        mu, logvar = enc.mu, enc.logvar
+        t: dict[str, Tensor] = {}
+        x_clean = self.decoder_(mu)                                           # x̄ = g(mu)
+        if self.w_rel or self.recon_target == "noisy":
+            z_noisy = noisy_transform(mu, logvar, self.noise, self.noise_scale)  # z̃ = ψ(z)
+            x_noisy = self.decoder_(z_noisy)                                  # x̂ = g(z̃)
+        t["rec"] = reconstruction_loss(x, x_clean if self.recon_target == "clean" else x_noisy)
+        if self.w_rel:
+            t["rel"] = relative_reconstruction_loss(x_clean, x_noisy)        # Eq. 12
+        if "global" in critics:                                                # L_G, Eq. 10
+            T1 = critics["global"]
+            t["mi_global"] = jsd_mi_loss(T1(enc.features, mu), T1(shuffle_batch(enc.features), mu))
+        if "local" in critics:                                                 # L_L, Eq. 10
+            T2 = critics["local"]
+            t["mi_local"] = jsd_mi_loss(T2(enc.feature_map, mu),
+                                        T2(shuffle_batch(enc.feature_map), mu))
+        if joint:                                                              # Eqs. 19-20
+            W = knn_affinity(mu.detach(), self.n_neighbors, self.affinity_scale)
+            out = self.head_(mu, ortho_weights="batch")
+            t["spectral"] = spectral_loss(W, out.y)
+            if self.w_kl:
+                t["kl"] = kl_mixture(mu, logvar, out.p_y, self.means_)
+            t["entropy"] = kl_to_uniform(out.p_y)
+        elif self.w_kl:
+            t["kl"] = kl_normal(mu, logvar)
+        weights = {"rec": self.w_rec, "rel": self.w_rel, "mi_global": self.w_mi_global,
+                   "mi_local": self.w_mi_local, "kl": self.w_kl, "entropy": self.w_entropy,
+                   "spectral": self.w_spectral}
+        t["loss"] = sum(weights[name] * term for name, term in t.items())
+        return t
+
+    # --- fitting ---------------------------------------------------------------------------------
+    def _fit(self, X, y, rng, *, resume):
+        self._check_params()
+        self.device_ = resolve_device(self.device)
+        lo, hi = float(X.min()), float(X.max())
+        # ours: the decoder ends in a sigmoid, so data outside [0, 1] is min-max scaled
+        in_unit = lo >= 0 and hi <= 1
+        self.data_range_ = np.array([0, 1] if in_unit else [lo, max(hi, lo + 1e-6)], np.float32)
+        X_t = self._to_tensor(X)
+        for name, module in self._build_modules().items():
+            setattr(self, name, module.to(self.device_))
+        critics = self._build_critics().to(self.device_)
+        self.means_ = nn.Parameter(torch.zeros(self.n_clusters_, self.latent_dim,
+                                               device=self.device_))  # code: c_k = 0
+        self.history_ = []
+
+        ae_params = [*self.encoder_.parameters(), *self.decoder_.parameters(),
+                     *critics.parameters()]
+        opt = torch.optim.Adam(ae_params, lr=self.lr)
+        self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
+                    {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics,
+                     "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, joint=False))
+
+        if self.spectral:
+            codes = self._encode(X_t)
+            opt = torch.optim.Adam(self.head_.parameters(), lr=self.lr)
+            self._stage("spectral", self.spectral_epochs, len(X), self.spectral_batch_size, rng,
+                        resume, {"head": self.head_, "opt": opt},
+                        lambda idx: self._spectral_step(codes[idx], opt))
+            opt = torch.optim.Adam([*ae_params, *self.head_.parameters(), self.means_],
+                                   lr=self.lr)
+            self._stage("joint", self.joint_epochs, len(X), self.spectral_batch_size, rng, resume,
+                        {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics,
+                         "head": self.head_, "means": _ParamHolder(self.means_), "opt": opt},
+                        lambda idx: self._ae_step(X_t[idx], critics, opt, joint=True))
+            with torch.no_grad():  # W_o from the whole data set, so that Yᵀ Y / n = I
+                self.head_.ortho_weights.copy_(
+                    orthonorm_weights(self.head_(self._encode(X_t)).y_tilde))
+        self._set_eval()
+        embedding = self._embed(X_t)
+        if self.assign == "kmeans":
+            km = KMeans(self.n_clusters_, n_init=10, random_state=int(rng.integers(2**31 - 1)))
+            self.cluster_centers_ = km.fit(embedding).cluster_centers_.astype(np.float32)
+        else:
+            self.cluster_centers_ = np.zeros((0, embedding.shape[1]), dtype=np.float32)
+        self.labels_ = self._assign(X_t, embedding)
+        if y is not None:
+            from ..metrics import evaluate
+
+            self.history_[-1].update(evaluate(y, self.labels_))
+        del self.means_, self.device_
+
+    def _stage(self, name, epochs, n, batch_size, rng, resume, stateful, step):
+        if epochs == "auto":
+            epochs = math.ceil(AUTO_BATCHES[name] / math.ceil(n / batch_size))
+        ckpt = Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir else None
+        self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size, epochs=epochs,
+                                    rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
+                                    resume=resume, verbose=self.verbose)
+
+    def _ae_step(self, x, critics, opt, *, joint):
+        self._set_train()
+        terms = self._terms(x.to(self.device_), critics, joint)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        return {k: v.detach() for k, v in terms.items()}
+
+    def _spectral_step(self, z, opt):
+        self.head_.train()
+        W = knn_affinity(z, self.n_neighbors, self.affinity_scale)
+        loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return {"loss": loss.detach(), "spectral": loss.detach()}
+
+    # --- modules ---------------------------------------------------------------------------------
+    def _build_modules(self) -> dict[str, nn.Module]:
+        shape = self.input_shape_
+        config = conv_config(shape, self.conv_width) if len(shape) == 3 else None
+        encoder, decoder = build_autoencoder(shape, self.latent_dim, kind=self.architecture,
+                                              config=config, hidden=tuple(self.mlp_hidden))
+        modules = {"encoder_": self.encoder or encoder, "decoder_": self.decoder or decoder}
+        if self.spectral:
+            modules["head_"] = SpectralHead(self.latent_dim, self.n_clusters_,
+                                            tuple(self.spectral_hidden))
+        return modules
+
+    def _build_critics(self) -> nn.ModuleDict:
+        critics = nn.ModuleDict()
+        if self.w_mi_global:
+            critics["global"] = GlobalCritic(self.encoder_.features_dim, self.latent_dim)
+        if self.w_mi_local and self.encoder_.feature_map_shape is not None:
+            critics["local"] = LocalCritic(self.encoder_.feature_map_shape[0], self.latent_dim)
+        return critics
+
+    def _saved_attrs(self) -> list[str]:
+        return [a for a in super()._saved_attrs() if a != "head_" or self.spectral]
+
+    def _check_params(self) -> None:
+        choices = {"architecture": ("auto", "conv", "mlp"), "noise": ("reparam", "mult"),
+                   "recon_target": ("clean", "noisy"), "assign": ("kmeans", "argmax")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise DeepclustError(
+                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}."
+                )
+        if self.assign == "argmax" and not self.spectral:
+            raise DeepclustError("assign='argmax' needs the spectral network (spectral=True).")
+        for name in ("pretrain_epochs", "spectral_epochs", "joint_epochs"):
+            value = getattr(self, name)
+            if value != "auto" and (isinstance(value, str) or value < 0):
+                raise DeepclustError(f"{name} must be 'auto' or an integer >= 0, got {value!r}.")
+        for name in ("batch_size", "spectral_batch_size", "latent_dim", "n_neighbors"):
+            if getattr(self, name) < 1:
+                raise DeepclustError(f"{name} must be >= 1, got {getattr(self, name)}.")
+
+    def _set_train(self) -> None:
+        for m in (self.encoder_, self.decoder_, getattr(self, "head_", None)):
+            if m is not None:
+                m.train()
+
+    def _set_eval(self) -> None:
+        for m in (self.encoder_, self.decoder_, getattr(self, "head_", None)):
+            if m is not None:
+                m.eval()
+
+    # --- inference -------------------------------------------------------------------------------
+    def _to_tensor(self, X: np.ndarray) -> Tensor:
+        lo, hi = self.data_range_
+        return torch.from_numpy(np.clip((X - lo) / (hi - lo), 0.0, 1.0).astype(np.float32))
+
+    @torch.no_grad()
+    def _encode(self, X_t: Tensor, batch: int = 1024) -> Tensor:
+        """mu of every sample, in eval mode, on the training device."""
+        self.encoder_.eval()
+        device = next(self.encoder_.parameters()).device
+        return torch.cat([self.encoder_(X_t[i:i + batch].to(device)).mu
+                          for i in range(0, len(X_t), batch)])
+
+    @torch.no_grad()
+    def _embed(self, X_t: Tensor) -> np.ndarray:
+        codes = self._encode(X_t)
+        return (self.head_(codes).y if self.spectral else codes).cpu().numpy()
+
+    @torch.no_grad()
+    def _assign(self, X_t: Tensor, embedding: np.ndarray) -> np.ndarray:
+        if self.assign == "argmax":
+            return self.head_(self._encode(X_t)).p_y.argmax(1).cpu().numpy().astype(np.int64)
+        d = ((embedding[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+        return d.argmin(1).astype(np.int64)
+
+    def _transform(self, X):
+        return self._embed(self._to_tensor(X))
+
+    def _predict(self, X):
+        X_t = self._to_tensor(X)
+        return self._assign(X_t, self._embed(X_t))
+
+
+class _ParamHolder(nn.Module):
+    """Lets a bare parameter (the cluster means c) be checkpointed like a module."""
+
+    def __init__(self, param: nn.Parameter) -> None:
+        super().__init__()
+        self.param = param
+

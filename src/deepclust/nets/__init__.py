@@ -1,0 +1,36 @@
+"""Networks: DSCDAN's conv and MLP autoencoders, MI critics and spectral head; DCFAE's residual
+encoder, decoder, discriminator and dense grouper. Pure modules: no data or estimator logic."""
+
+from .autoencoder import build_autoencoder
+from .conv import ConvConfig, ConvDecoder, ConvEncoder, conv_config
+from .critics import GlobalCritic, LocalCritic
+from .layers import keras_init_, make_activation, mlp
+from .mlp import DenseGrouper, MLPDecoder, MLPEncoder
+from .residual import Discriminator, ResBlock, ResDecoder, ResEncoder
+from .spectral import SpectralHead, SpectralOutput
+from .vae import EncoderOutput, VAEHead, noisy_transform
+
+__all__ = [
+    "ConvConfig",
+    "ConvDecoder",
+    "ConvEncoder",
+    "DenseGrouper",
+    "Discriminator",
+    "EncoderOutput",
+    "GlobalCritic",
+    "LocalCritic",
+    "MLPDecoder",
+    "MLPEncoder",
+    "ResBlock",
+    "ResDecoder",
+    "ResEncoder",
+    "SpectralHead",
+    "SpectralOutput",
+    "VAEHead",
+    "build_autoencoder",
+    "conv_config",
+    "keras_init_",
+    "make_activation",
+    "mlp",
+    "noisy_transform",
+]

@@ -1,0 +1,168 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+
+from deepclust.exceptions import DeepclustError
+from deepclust.methods import BaseClusterer
+from deepclust.methods.dscdan import DSCDAN, VARIANTS
+from deepclust.metrics import cluster_accuracy
+
+SMALL = dict(latent_dim=8, mlp_hidden=(32,), spectral_hidden=(32, 32), batch_size=32,
+             spectral_batch_size=64, pretrain_epochs=2, spectral_epochs=2, joint_epochs=1,
+             verbose=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(240, n_features=20, centers=3, cluster_std=1.0, random_state=0)
+    X = (X - X.min()) / (X.max() - X.min())
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def images():
+    """Three classes of 16x16 images: bright top, bright left, bright centre (+ noise)."""
+    rng = np.random.default_rng(0)
+    masks = np.zeros((3, 16, 16), np.float32)
+    masks[0, :6], masks[1, :, :6], masks[2, 5:11, 5:11] = 1, 1, 1
+    y = np.repeat(np.arange(3), 30)
+    X = np.clip(masks[y] * 0.8 + rng.normal(0, 0.1, (90, 16, 16)), 0, 1)
+    return X[:, None].astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    return DSCDAN(3, **{**SMALL, "pretrain_epochs": 20, "spectral_epochs": 20}).fit(*blobs)
+
+
+def test_clusters_separated_blobs(fitted, blobs):
+    assert cluster_accuracy(blobs[1], fitted.labels_) > 0.95
+    assert fitted.history_[-1]["acc"] == pytest.approx(cluster_accuracy(blobs[1],
+                                                                        fitted.labels_))
+
+
+def test_predict_on_training_data_reproduces_labels(fitted, blobs):
+    assert np.array_equal(fitted.predict(blobs[0]), fitted.labels_)
+
+
+def test_transform_is_orthonormal_on_the_training_data(fitted, blobs):
+    Y = fitted.transform(blobs[0])
+    assert Y.shape == (240, 3)
+    np.testing.assert_allclose(Y.T @ Y / len(Y), np.eye(3), atol=1e-3)
+
+
+def test_same_seed_same_result_other_seed_differs(blobs):
+    X = blobs[0][:120]
+    a = DSCDAN(3, random_state=7, **SMALL).fit(X)
+    b = DSCDAN(3, random_state=7, **SMALL).fit(X)
+    c = DSCDAN(3, random_state=8, **SMALL).fit(X)
+    assert np.array_equal(a.labels_, b.labels_)
+    assert np.array_equal(a.transform(X), b.transform(X))
+    assert not np.allclose(a.transform(X), c.transform(X))
+
+
+def test_save_load_round_trip(fitted, blobs, tmp_path):
+    path = fitted.save(tmp_path / "dscdan.pt")
+    loaded = BaseClusterer.load(path)
+    assert isinstance(loaded, DSCDAN)
+    assert loaded.get_params() == fitted.get_params()
+    np.testing.assert_allclose(loaded.transform(blobs[0]), fitted.transform(blobs[0]), atol=1e-6)
+    assert np.array_equal(loaded.predict(blobs[0]), fitted.labels_)
+
+
+def test_images_use_the_conv_autoencoder_with_local_mi(images):
+    X, y = images
+    model = DSCDAN(3, **{**SMALL, "w_mi_local": 0.1, "pretrain_epochs": 4}).fit(X)
+    assert type(model.encoder_).__name__ == "ConvEncoder"
+    assert {"mi_global", "mi_local", "rel", "kl"} <= set(model.history_[0])
+    assert model.labels_.shape == (90,)
+    assert np.array_equal(model.predict(X[:, 0]), model.labels_[:90])  # (n, h, w) accepted
+    with pytest.raises(DeepclustError, match="fitted on"):
+        model.predict(np.zeros((2, 3, 16, 16), np.float32))
+
+
+TERMS = {  # the loss terms each Table-4 row trains in its autoencoder stage
+    "convae": {"rec"},
+    "convae+mi": {"rec", "mi_global", "mi_local", "kl"},
+    "convae+rs": {"rec", "rel"},
+    "convae+mi+rs": {"rec", "rel", "mi_global", "mi_local", "kl"},
+    "full": {"rec", "rel", "mi_global", "mi_local", "kl"},
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_each_ablation_trains_exactly_its_terms(variant, images):
+    X, _ = images
+    model = DSCDAN.preset(variant, n_clusters=3, **{**SMALL, "pretrain_epochs": 1}).fit(X[:40])
+    pretrain = [h for h in model.history_ if h["stage"] == "pretrain"][0]
+    assert set(pretrain) - {"stage", "epoch", "seconds", "loss"} == TERMS[variant]
+    stages = {h["stage"] for h in model.history_}
+    if variant == "full":
+        assert stages == {"pretrain", "spectral", "joint"}
+        joint = [h for h in model.history_ if h["stage"] == "joint"][0]
+        assert {"spectral", "kl", "entropy"} <= set(joint)
+        assert model.transform(X[:5]).shape == (5, 3)
+    else:
+        assert stages == {"pretrain"}
+        assert model.transform(X[:5]).shape == (5, 8)  # k-means on the codes
+
+
+def test_argmax_assignment_and_noisy_target(blobs):
+    model = DSCDAN(3, assign="argmax", recon_target="noisy", noise="mult", **SMALL)
+    model.fit(blobs[0])
+    assert np.array_equal(model.predict(blobs[0]), model.labels_)
+    assert set(np.unique(model.labels_)) <= {0, 1, 2}
+
+
+def test_resume_finished_fit_gives_the_same_model(blobs, tmp_path):
+    X = blobs[0][:120]
+    params = {**SMALL, "checkpoint_dir": str(tmp_path)}
+    first = DSCDAN(3, **params).fit(X)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["joint.pt", "pretrain.pt",
+                                                          "spectral.pt"]
+    again = DSCDAN(3, **params).fit(X, resume=True)
+    assert np.array_equal(first.labels_, again.labels_)
+    assert [h["epoch"] for h in again.history_] == [h["epoch"] for h in first.history_]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"noise": "gauss"}, "noise must be one of"),
+        ({"assign": "argmax", "spectral": False}, "needs the spectral network"),
+        ({"pretrain_epochs": -1}, "pretrain_epochs must be"),
+        ({"pretrain_epochs": "long"}, "pretrain_epochs must be"),
+        ({"architecture": "resnet"}, "architecture must be one of"),
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(params, message, blobs):
+    with pytest.raises(DeepclustError, match=message):
+        DSCDAN(3, **{**SMALL, **params}).fit(blobs[0][:50])
+
+
+def test_preset_names_are_checked():
+    with pytest.raises(DeepclustError, match=r"unknown variant 'convae\+sn'"):
+        DSCDAN.preset("convae+sn")
+    assert DSCDAN.preset("full", "paper").pretrain_epochs == 100
+
+
+def test_data_outside_unit_range_is_rescaled(blobs):
+    X = blobs[0][:90] * 50 - 20
+    model = DSCDAN(3, **SMALL).fit(X)
+    assert model.data_range_[0] == pytest.approx(X.min())
+    assert np.array_equal(model.predict(X), model.labels_)
+
+
+def test_user_modules_fit_but_cannot_be_saved(blobs, tmp_path):
+    from deepclust.nets import MLPDecoder, MLPEncoder
+
+    X = blobs[0][:60]
+    torch.manual_seed(0)
+    model = DSCDAN(3, **SMALL, encoder=MLPEncoder((20,), 8, (16,)),
+                   decoder=MLPDecoder((20,), 8, (16,))).fit(X)
+    assert model.encoder_.trunk[0].in_features == 20 and model.labels_.shape == (60,)
+    with pytest.raises(DeepclustError, match="cannot be saved"):
+        model.save(tmp_path / "m.pt")
+    assert not list(tmp_path.iterdir())
