@@ -147,6 +147,25 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(evaluate(ds.y, read_labels(args.labels)), indent=2))
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import load_results, run_benchmark, summary_table, write_summary
+
+    def split(text: str) -> list[str]:
+        return [item for item in text.split(",") if item]
+
+    for method in split(args.methods):
+        get_method(method)
+    try:
+        seeds = [int(s) for s in split(args.seeds)]
+    except ValueError as exc:
+        raise DeepclustError(f"--seeds takes integers separated by commas ({exc}).") from exc
+    extra = [arg for item in args.set for arg in ("--set", item)]
+    run_benchmark(split(args.methods), split(args.data), seeds, args.out, extra_args=extra,
+                  data_dir=args.data_dir)
+    path = write_summary(args.out)
+    print(summary_table(load_results(args.out)) + f"-> {path}")
+
+
 def cmd_datasets(args: argparse.Namespace) -> None:
     for info in _list_datasets(args.data_dir):
         shape = "x".join(str(s) for s in info["shape"])
@@ -194,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--labels", required=True, help="labels file (one integer per line)")
     data_args(ev, None)
     ev.set_defaults(func=cmd_evaluate)
+
+    bench = sub.add_parser("bench", help="run methods x datasets x seeds, one result file each")
+    bench.add_argument("--methods", default="dscdan,kmeans", help="comma-separated methods")
+    bench.add_argument("--data", default=DEFAULT_DATA, help="comma-separated datasets")
+    bench.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    bench.add_argument("--out", required=True, help="results folder (finished runs are kept)")
+    bench.add_argument("--data-dir", help="folder holding the dataset files")
+    bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="passed to every `deepclust fit`")
+    bench.set_defaults(func=cmd_bench)
 
     ds = sub.add_parser("datasets", help="list the built-in datasets and where they are found")
     ds.add_argument("--data-dir", help="folder to look in first")
