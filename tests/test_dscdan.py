@@ -166,3 +166,11 @@ def test_user_modules_fit_but_cannot_be_saved(blobs, tmp_path):
     with pytest.raises(DeepclustError, match="cannot be saved"):
         model.save(tmp_path / "m.pt")
     assert not list(tmp_path.iterdir())
+
+
+def test_forty_clusters_and_duplicate_samples_do_not_crash():
+    rng = np.random.default_rng(0)
+    X = np.repeat(rng.random((50, 12)).astype(np.float32), 4, axis=0)  # every sample 4 times
+    model = DSCDAN(40, **SMALL).fit(X)
+    assert np.isfinite(model.transform(X)).all()
+    assert model.labels_.max() < 40 and np.array_equal(model.predict(X), model.labels_)

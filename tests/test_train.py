@@ -20,6 +20,7 @@ def test_resolve_device():
 def test_minibatches_cover_every_index_once():
     batches = minibatches(103, 10, np.random.default_rng(0))
     assert len(batches) == 11
+    assert {len(b) for b in batches} == {9, 10}  # balanced: no batch of 3
     assert sorted(np.concatenate(batches).tolist()) == list(range(103))
 
 

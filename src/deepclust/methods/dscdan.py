@@ -38,6 +38,7 @@ from ..losses import (
     shuffle_batch,
     spectral_loss,
 )
+from ..metrics import evaluate
 from ..nets import (
     GlobalCritic,
     LocalCritic,
@@ -287,9 +288,7 @@ class DSCDAN(BaseClusterer):
         else:
             self.cluster_centers_ = np.zeros((0, embedding.shape[1]), dtype=np.float32)
         self.labels_ = self._assign(X_t, embedding)
-        if y is not None:
-            from ..metrics import evaluate
-
+        if y is not None and self.history_:
             self.history_[-1].update(evaluate(y, self.labels_))
         del self.means_, self.device_
 

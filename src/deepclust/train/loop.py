@@ -38,9 +38,13 @@ class EarlyStopping:
 def minibatches(
     n_samples: int, batch_size: int, rng: np.random.Generator, *, shuffle: bool = True
 ) -> list[np.ndarray]:
-    """Index arrays covering ``range(n_samples)`` once, shuffled by ``rng``."""
+    """Index arrays covering ``range(n_samples)`` once, shuffled by ``rng``.
+
+    ``ceil(n_samples / batch_size)`` batches of (nearly) equal size: no tiny last batch, which
+    the batch-wise kNN graph and orthonormalisation could not use.
+    """
     order = rng.permutation(n_samples) if shuffle else np.arange(n_samples)
-    return [order[i : i + batch_size] for i in range(0, n_samples, batch_size)]
+    return np.array_split(order, math.ceil(n_samples / batch_size))
 
 
 def run_epochs(
