@@ -42,6 +42,14 @@ def test_clusters_separated_blobs(fitted, blobs):
                                                                         fitted.labels_))
 
 
+def test_history_monitors_scores_without_changing_the_fit(fitted, blobs):
+    assert all("monitor_acc" in h for h in fitted.history_)
+    assert fitted.history_[-1]["monitor_acc"] > 0.9
+    unlabelled = DSCDAN(3, **{**SMALL, "pretrain_epochs": 20, "spectral_epochs": 20}).fit(blobs[0])
+    assert "monitor_acc" not in unlabelled.history_[0]
+    assert np.array_equal(unlabelled.labels_, fitted.labels_)
+
+
 def test_predict_on_training_data_reproduces_labels(fitted, blobs):
     assert np.array_equal(fitted.predict(blobs[0]), fitted.labels_)
 

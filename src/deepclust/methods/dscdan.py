@@ -66,6 +66,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
 AUTO_BATCHES = {"pretrain": 1000, "spectral": 300, "joint": 20}
+MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
 # Schedules: "cpu" is the class default; "paper" follows method-spec §E.7 ([C19] pretraining:
 # 100 epochs of batch 100; joint: up to 500 epochs x 10 batches of 1024 as the official code).
 SCHEDULES: dict[str, dict[str, Any]] = {
@@ -258,25 +259,30 @@ class DSCDAN(BaseClusterer):
                                                device=self.device_))  # code: c_k = 0
         self.history_ = []
 
+        watch = None
+        if y is not None:  # monitoring only: a fixed subsample, RNGs of the fit untouched
+            sub = np.random.default_rng(0).permutation(len(X))[:MONITOR_SAMPLES]
+            watch = (X_t[sub], y[sub])
         ae_params = [*self.encoder_.parameters(), *self.decoder_.parameters(),
                      *critics.parameters()]
         opt = torch.optim.Adam(ae_params, lr=self.lr)
         self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
                     {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics,
-                     "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, joint=False))
+                     "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, joint=False),
+                    watch)
 
         if self.spectral:
             codes = self._encode(X_t)
             opt = torch.optim.Adam(self.head_.parameters(), lr=self.lr)
             self._stage("spectral", self.spectral_epochs, len(X), self.spectral_batch_size, rng,
                         resume, {"head": self.head_, "opt": opt},
-                        lambda idx: self._spectral_step(codes[idx], opt))
+                        lambda idx: self._spectral_step(codes[idx], opt), watch)
             opt = torch.optim.Adam([*ae_params, *self.head_.parameters(), self.means_],
                                    lr=self.lr)
             self._stage("joint", self.joint_epochs, len(X), self.spectral_batch_size, rng, resume,
                         {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics,
                          "head": self.head_, "means": _ParamHolder(self.means_), "opt": opt},
-                        lambda idx: self._ae_step(X_t[idx], critics, opt, joint=True))
+                        lambda idx: self._ae_step(X_t[idx], critics, opt, joint=True), watch)
             with torch.no_grad():  # W_o from the whole data set, so that Yᵀ Y / n = I
                 self.head_.ortho_weights.copy_(
                     orthonorm_weights(self.head_(self._encode(X_t)).y_tilde))
@@ -292,13 +298,23 @@ class DSCDAN(BaseClusterer):
             self.history_[-1].update(evaluate(y, self.labels_))
         del self.means_, self.device_
 
-    def _stage(self, name, epochs, n, batch_size, rng, resume, stateful, step):
+    def _stage(self, name, epochs, n, batch_size, rng, resume, stateful, step, watch):
         if epochs == "auto":
             epochs = math.ceil(AUTO_BATCHES[name] / math.ceil(n / batch_size))
+        monitor = None if watch is None else lambda epoch: self._scores(*watch, name != "pretrain")
         ckpt = Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir else None
         self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size, epochs=epochs,
                                     rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
-                                    resume=resume, verbose=self.verbose)
+                                    resume=resume, on_epoch_end=monitor, verbose=self.verbose)
+
+    @torch.no_grad()
+    def _scores(self, X_t: Tensor, y: np.ndarray, use_head: bool) -> dict[str, float]:
+        """ACC/NMI/ARI of k-means (one init) on the current embedding, for the history."""
+        self._set_eval()
+        z = self._encode(X_t)
+        embedding = (self.head_(z).y_tilde if use_head else z).cpu().numpy()
+        labels = KMeans(self.n_clusters_, n_init=1, random_state=0).fit_predict(embedding)
+        return {f"monitor_{k}": v for k, v in evaluate(y, labels).items()}
 
     def _ae_step(self, x, critics, opt, *, joint):
         self._set_train()
