@@ -23,6 +23,7 @@ def test_fit_defaults_to_dscdan_on_digits(tmp_path, monkeypatch, capsys):
     result = json.loads((out / "result.json").read_text())
     assert result["metrics"]["acc"] > 0.4
     assert [h["stage"] for h in result["history"]][-1] == "joint"
+    assert result["command"].startswith("deepclust fit -q --set pretrain_epochs=2 ")
     assert result["metrics"] == pytest.approx(evaluate(load_dataset("digits").y, labels))
     for key in ("wall_seconds", "peak_memory_mb", "params", "environment", "command"):
         assert key in result

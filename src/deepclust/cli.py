@@ -7,6 +7,7 @@ import ast
 import json
 import platform
 import resource
+import shlex
 import shutil
 import sys
 import time
@@ -85,7 +86,8 @@ def _prepare_out(out: Path, *, overwrite: bool, resume: bool) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
-    valid = get_method(args.method)().get_params(deep=False)
+    klass = get_method(args.method)
+    valid = klass().get_params(deep=False)
     ds = load_dataset(args.data, args.data_dir)
     n_clusters = args.clusters if args.clusters is not None else ds.n_classes
     if n_clusters is None:
@@ -96,7 +98,6 @@ def cmd_fit(args: argparse.Namespace) -> None:
     if "verbose" in valid:
         params["verbose"] = 0 if args.quiet else 1
     if args.preset or args.schedule:
-        klass = get_method(args.method)
         if not hasattr(klass, "preset"):
             raise DeepclustError(f"{args.method!r} has no presets; drop --preset/--schedule.")
         model = klass.preset(args.preset or "full", args.schedule or "cpu", **params)
@@ -113,7 +114,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         "method": args.method, "data": ds.name, "n_samples": int(len(ds.X)),
         "n_clusters": int(n_clusters), "seed": args.seed, "wall_seconds": seconds,
         "peak_memory_mb": _peak_memory_mb(), "params": model.get_params(deep=False),
-        "environment": environment(), "command": "deepclust " + " ".join(sys.argv[1:]),
+        "environment": environment(), "command": args.command_line,
     }
     if ds.y is not None:
         result["metrics"] = evaluate(ds.y, model.labels_)
@@ -232,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``deepclust`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["deepclust", *argv])
     try:
         args.func(args)
     except DeepclustError as exc:

@@ -17,13 +17,10 @@ code departs from the paper: ``../shared/docs/method-spec.md`` §A, §C, §E.
 
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 from torch import Tensor, nn
 
 from ..exceptions import DeepclustError
@@ -38,7 +35,6 @@ from ..losses import (
     shuffle_batch,
     spectral_loss,
 )
-from ..metrics import evaluate
 from ..nets import (
     GlobalCritic,
     LocalCritic,
@@ -47,8 +43,7 @@ from ..nets import (
     conv_config,
     noisy_transform,
 )
-from ..train import resolve_device, run_epochs
-from .base import BaseClusterer
+from .deep import DeepClusterer
 
 # Ablation rows of the paper's Table 4; "full" is DSCDAN itself. MI is global + local (paper
 # Eq. 10) with the KL prior term, RS the noisy reconstruction and relative loss, SN the spectral
@@ -64,9 +59,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "convae+mi+rs": {**_MI, "spectral": False},
     "full": _MI,
 }
-# ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
-AUTO_BATCHES = {"pretrain": 1500, "spectral": 300, "joint": 20}
-MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
 # Schedules: "cpu" is the class default; "paper" follows method-spec §E.7 ([C19] pretraining:
 # 100 epochs of batch 100; joint: up to 500 epochs x 10 batches of 1024 as the official code).
 SCHEDULES: dict[str, dict[str, Any]] = {
@@ -76,7 +68,7 @@ SCHEDULES: dict[str, dict[str, Any]] = {
 }
 
 
-class DSCDAN(BaseClusterer):
+class DSCDAN(DeepClusterer):
     """Deep spectral clustering with a dual autoencoder (Yang et al., CVPR 2019).
 
     Source tags: paper = the CVPR paper; code = the official TF1 code; spec = the recommended
@@ -130,6 +122,8 @@ class DSCDAN(BaseClusterer):
         checkpoint is written (None = none); ``fit(X, resume=True)`` continues from them.
     """
 
+    # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
+    auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1500, "spectral": 300, "joint": 20}
     _fitted_attrs: ClassVar[tuple[str, ...]] = (
         "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_", "head_",
     )
@@ -248,93 +242,48 @@ class DSCDAN(BaseClusterer):
 
     # --- fitting ---------------------------------------------------------------------------------
     def _fit(self, X, y, rng, *, resume):
-        self._check_params()
-        self.device_ = resolve_device(self.device)
-        lo, hi = float(X.min()), float(X.max())
-        # ours: the decoder ends in a sigmoid, so data outside [0, 1] is min-max scaled
-        in_unit = lo >= 0 and hi <= 1
-        self.data_range_ = np.array([0, 1] if in_unit else [lo, max(hi, lo + 1e-6)], np.float32)
-        X_t = self._to_tensor(X)
-        for name, module in self._build_modules().items():
-            setattr(self, name, module.to(self.device_))
+        X_t, watch = self._setup(X, y)
         critics = self._build_critics().to(self.device_)
         self.means_ = nn.Parameter(torch.zeros(self.n_clusters_, self.latent_dim,
                                                device=self.device_))  # code: c_k = 0
-        self.history_ = []
-
-        watch = None
-        if y is not None:  # monitoring only: a fixed subsample, RNGs of the fit untouched
-            sub = np.random.default_rng(0).permutation(len(X))[:MONITOR_SAMPLES]
-            watch = (X_t[sub], y[sub])
-        ae_params = [*self.encoder_.parameters(), *self.decoder_.parameters(),
-                     *critics.parameters()]
+        ae = {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics}
+        ae_params = [p for m in ae.values() for p in m.parameters()]
         opt = torch.optim.Adam(ae_params, lr=self.lr)
         self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
-                    {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics,
-                     "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, joint=False),
-                    watch)
-
+                    {**ae, "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, False),
+                    watch, embed=lambda z: z)
         if self.spectral:
             codes = self._encode(X_t)
             opt = torch.optim.Adam(self.head_.parameters(), lr=self.lr)
             self._stage("spectral", self.spectral_epochs, len(X), self.spectral_batch_size, rng,
                         resume, {"head": self.head_, "opt": opt},
-                        lambda idx: self._spectral_step(codes[idx], opt), watch)
+                        lambda idx: self._spectral_step(codes[idx], opt), watch, self._head_out)
             opt = torch.optim.Adam([*ae_params, *self.head_.parameters(), self.means_],
                                    lr=self.lr)
             self._stage("joint", self.joint_epochs, len(X), self.spectral_batch_size, rng, resume,
-                        {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics,
-                         "head": self.head_, "means": _ParamHolder(self.means_), "opt": opt},
-                        lambda idx: self._ae_step(X_t[idx], critics, opt, joint=True), watch)
+                        {**ae, "head": self.head_, "means": _ParamHolder(self.means_),
+                         "opt": opt},
+                        lambda idx: self._ae_step(X_t[idx], critics, opt, True), watch,
+                        self._head_out)
             with torch.no_grad():  # W_o from the whole data set, so that Yᵀ Y / n = I
                 self.head_.ortho_weights.copy_(
-                    orthonorm_weights(self.head_(self._encode(X_t)).y_tilde))
-        self._set_eval()
-        embedding = self._embed(X_t)
-        if self.assign == "kmeans":
-            km = KMeans(self.n_clusters_, n_init=10, random_state=int(rng.integers(2**31 - 1)))
-            self.cluster_centers_ = km.fit(embedding).cluster_centers_.astype(np.float32)
-        else:
-            self.cluster_centers_ = np.zeros((0, embedding.shape[1]), dtype=np.float32)
-        self.labels_ = self._assign(X_t, embedding)
-        if y is not None and self.history_:
-            self.history_[-1].update(evaluate(y, self.labels_))
-        del self.means_, self.device_
+                    orthonorm_weights(self._head_out(self._encode(X_t))))
+        del self.means_
+        self._finish(X_t, y, rng, n_init=10, kmeans=self.assign == "kmeans")  # spec §E.6
 
-    def _stage(self, name, epochs, n, batch_size, rng, resume, stateful, step, watch):
-        if epochs == "auto":
-            epochs = math.ceil(AUTO_BATCHES[name] / math.ceil(n / batch_size))
-        monitor = None if watch is None else lambda epoch: self._scores(*watch, name != "pretrain")
-        ckpt = Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir else None
-        self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size, epochs=epochs,
-                                    rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
-                                    resume=resume, on_epoch_end=monitor, verbose=self.verbose)
-
-    @torch.no_grad()
-    def _scores(self, X_t: Tensor, y: np.ndarray, use_head: bool) -> dict[str, float]:
-        """ACC/NMI/ARI of k-means (one init) on the current embedding, for the history."""
-        self._set_eval()
-        z = self._encode(X_t)
-        embedding = (self.head_(z).y_tilde if use_head else z).cpu().numpy()
-        labels = KMeans(self.n_clusters_, n_init=1, random_state=0).fit_predict(embedding)
-        return {f"monitor_{k}": v for k, v in evaluate(y, labels).items()}
-
-    def _ae_step(self, x, critics, opt, *, joint):
-        self._set_train()
-        terms = self._terms(x.to(self.device_), critics, joint)
-        opt.zero_grad()
-        terms["loss"].backward()
-        opt.step()
-        return {k: v.detach() for k, v in terms.items()}
+    def _ae_step(self, x, critics, opt, joint):
+        self._set_mode(train=True)
+        return self._step(opt, self._terms(x.to(self.device_), critics, joint))
 
     def _spectral_step(self, z, opt):
         self.head_.train()
         W = knn_affinity(z, self.n_neighbors, self.affinity_scale)
         loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return {"loss": loss.detach(), "spectral": loss.detach()}
+        return self._step(opt, {"loss": loss, "spectral": loss})
+
+    def _head_out(self, z: Tensor) -> Tensor:
+        """Ỹ, the spectral network's output before orthonormalisation."""
+        return self.head_(z).y_tilde
 
     # --- modules ---------------------------------------------------------------------------------
     def _build_modules(self) -> dict[str, nn.Module]:
@@ -377,29 +326,7 @@ class DSCDAN(BaseClusterer):
             if getattr(self, name) < 1:
                 raise DeepclustError(f"{name} must be >= 1, got {getattr(self, name)}.")
 
-    def _set_train(self) -> None:
-        for m in (self.encoder_, self.decoder_, getattr(self, "head_", None)):
-            if m is not None:
-                m.train()
-
-    def _set_eval(self) -> None:
-        for m in (self.encoder_, self.decoder_, getattr(self, "head_", None)):
-            if m is not None:
-                m.eval()
-
     # --- inference -------------------------------------------------------------------------------
-    def _to_tensor(self, X: np.ndarray) -> Tensor:
-        lo, hi = self.data_range_
-        return torch.from_numpy(np.clip((X - lo) / (hi - lo), 0.0, 1.0).astype(np.float32))
-
-    @torch.no_grad()
-    def _encode(self, X_t: Tensor, batch: int = 1024) -> Tensor:
-        """mu of every sample, in eval mode, on the training device."""
-        self.encoder_.eval()
-        device = next(self.encoder_.parameters()).device
-        return torch.cat([self.encoder_(X_t[i:i + batch].to(device)).mu
-                          for i in range(0, len(X_t), batch)])
-
     @torch.no_grad()
     def _embed(self, X_t: Tensor) -> np.ndarray:
         codes = self._encode(X_t)
@@ -407,17 +334,9 @@ class DSCDAN(BaseClusterer):
 
     @torch.no_grad()
     def _assign(self, X_t: Tensor, embedding: np.ndarray) -> np.ndarray:
-        if self.assign == "argmax":
+        if self.assign == "argmax":  # official code: argmax of p(y|x)
             return self.head_(self._encode(X_t)).p_y.argmax(1).cpu().numpy().astype(np.int64)
-        d = ((embedding[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
-        return d.argmin(1).astype(np.int64)
-
-    def _transform(self, X):
-        return self._embed(self._to_tensor(X))
-
-    def _predict(self, X):
-        X_t = self._to_tensor(X)
-        return self._assign(X_t, self._embed(X_t))
+        return super()._assign(X_t, embedding)
 
 
 class _ParamHolder(nn.Module):

@@ -1,0 +1,137 @@
+"""What the deep estimators share: input scaling, device, training stages, encoding, assignment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from torch import Tensor, nn
+
+from ..metrics import evaluate
+from ..train import resolve_device, run_epochs
+from .base import BaseClusterer
+
+MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
+
+
+class DeepClusterer(BaseClusterer):
+    """Base of the deep methods: a subclass builds its modules (``_build_modules``), trains them
+    in named stages (``_stage``) and says how samples are embedded (``_embed``); this class
+    scales the input, places modules on the device, checkpoints and monitors each stage,
+    clusters the final embedding with k-means and assigns new samples to the nearest centre.
+
+    Fitted modules are the ``nn.Module`` attributes listed in ``_fitted_attrs``; ``encoder_``
+    must return ``nets.EncoderOutput``.
+    """
+
+    #: batches per stage when its epochs are "auto" (the CPU schedule)
+    auto_batches: ClassVar[dict[str, int]] = {}
+
+    # --- set-up and stages ---------------------------------------------------------------------
+    def _setup(self, X: np.ndarray, y: np.ndarray | None) -> tuple[Tensor, Any]:
+        """Validate parameters, pick the device, scale ``X``, build the modules; return the
+        training tensor and what the stages monitor (None without labels)."""
+        self._check_params()
+        self.device_ = resolve_device(self.device)
+        lo, hi = float(X.min()), float(X.max())
+        # ours: the decoders end in a sigmoid, so data outside [0, 1] is min-max scaled
+        in_unit = lo >= 0 and hi <= 1
+        self.data_range_ = np.array([0, 1] if in_unit else [lo, max(hi, lo + 1e-6)], np.float32)
+        X_t = self._to_tensor(X)
+        for name, module in self._build_modules().items():
+            setattr(self, name, module.to(self.device_))
+        self.history_: list[dict[str, Any]] = []
+        watch = None
+        if y is not None:  # monitoring only: a fixed subsample, RNGs of the fit untouched
+            sub = np.random.default_rng(0).permutation(len(X))[:MONITOR_SAMPLES]
+            watch = (X_t[sub], y[sub])
+        return X_t, watch
+
+    def _stage(self, name: str, epochs: int | str, n: int, batch_size: int,
+               rng: np.random.Generator, resume: bool, stateful: Mapping[str, Any],
+               step: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
+               embed: Callable[[Tensor], Tensor]) -> None:
+        """One training stage: ``run_epochs`` with this stage's checkpoint file, and per-epoch
+        scores of k-means on ``embed(X)`` when labels are watched."""
+        if epochs == "auto":
+            epochs = math.ceil(self.auto_batches[name] / math.ceil(n / batch_size))
+        monitor = None if watch is None else lambda epoch: self._scores(*watch, embed)
+        ckpt = Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir else None
+        self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size, epochs=epochs,
+                                    rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
+                                    resume=resume, on_epoch_end=monitor, verbose=self.verbose)
+
+    def _step(self, opt: torch.optim.Optimizer, terms: dict[str, Tensor]) -> dict[str, Tensor]:
+        """One optimiser step on ``terms["loss"]``; the terms, detached, for the history."""
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        return {k: v.detach() for k, v in terms.items()}
+
+    @torch.no_grad()
+    def _scores(self, X_t: Tensor, y: np.ndarray,
+                embed: Callable[[Tensor], Tensor]) -> dict[str, float]:
+        """ACC/NMI/ARI of k-means (one init) on the current embedding, for the history."""
+        self._set_mode(train=False)
+        embedding = embed(self._encode(X_t)).cpu().numpy()
+        labels = KMeans(self.n_clusters_, n_init=1, random_state=0).fit_predict(embedding)
+        return {f"monitor_{k}": v for k, v in evaluate(y, labels).items()}
+
+    def _finish(self, X_t: Tensor, y: np.ndarray | None, rng: np.random.Generator, *,
+                n_init: int, kmeans: bool = True) -> None:
+        """Cluster the final embedding (k-means with ``n_init`` starts) and set ``labels_``."""
+        self._set_mode(train=False)
+        embedding = self._embed(X_t)
+        centres = np.zeros((0, embedding.shape[1]), np.float32)
+        if kmeans:
+            km = KMeans(self.n_clusters_, n_init=n_init, random_state=int(rng.integers(2**31 - 1)))
+            centres = km.fit(embedding).cluster_centers_.astype(np.float32)
+        self.cluster_centers_ = centres
+        self.labels_ = self._assign(X_t, embedding)
+        if y is not None and self.history_:
+            self.history_[-1].update(evaluate(y, self.labels_))
+        del self.device_
+
+    # --- modules ----------------------------------------------------------------------------
+    def _set_mode(self, *, train: bool) -> None:
+        for name in self._fitted_attrs:
+            module = getattr(self, name, None)
+            if isinstance(module, nn.Module):
+                module.train(train)
+
+    def _check_params(self) -> None:
+        """Raise ``DeepclustError`` for invalid hyperparameters (subclasses extend)."""
+
+    # --- inference --------------------------------------------------------------------------
+    def _to_tensor(self, X: np.ndarray) -> Tensor:
+        lo, hi = self.data_range_
+        return torch.from_numpy(np.clip((X - lo) / (hi - lo), 0.0, 1.0).astype(np.float32))
+
+    @torch.no_grad()
+    def _encode(self, X_t: Tensor, batch: int = 1024) -> Tensor:
+        """mu of every sample, in eval mode, on the modules' device."""
+        self.encoder_.eval()
+        device = next(self.encoder_.parameters()).device
+        return torch.cat([self.encoder_(X_t[i:i + batch].to(device)).mu
+                          for i in range(0, len(X_t), batch)])
+
+    def _embed(self, X_t: Tensor) -> np.ndarray:
+        """The embedding the clusters live in (subclasses)."""
+        raise NotImplementedError
+
+    def _assign(self, X_t: Tensor, embedding: np.ndarray) -> np.ndarray:
+        """Nearest fitted centre: the ids of ``labels_``, no re-clustering."""
+        d = ((embedding[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+        return d.argmin(1).astype(np.int64)
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        return self._embed(self._to_tensor(X))
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        X_t = self._to_tensor(X)
+        return self._assign(X_t, self._embed(X_t))
