@@ -6,8 +6,9 @@ import difflib
 from collections.abc import Iterable
 
 import numpy as np
+import scipy.sparse as sp
 
-from .exceptions import DeepclustError
+from .exceptions import DeepclustError, InputTypeError
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
@@ -21,11 +22,28 @@ def check_samples(X: object, *, what: str = "X") -> np.ndarray:
 
     ``(n, h, w)`` images get a channel axis. Raises :class:`DeepclustError` with the fix.
     """
+    if sp.issparse(X):
+        raise DeepclustError(
+            f"{what} is a sparse matrix; sparse input is not supported. Pass X.toarray()."
+        )
     arr = np.asarray(X)
-    if arr.dtype == object or arr.dtype.kind in "USVcmM":
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise InputTypeError(
+                f"{what} holds values that are not numbers ({exc}); deepclust needs real "
+                "numbers: remove or encode the text before clustering."
+            ) from exc
+    if arr.dtype.kind == "c":
+        raise DeepclustError(
+            f"{what} has dtype {arr.dtype}: Complex data not supported. Pass the real part "
+            "(X.real) or the modulus (np.abs(X)) if that is what you mean to cluster."
+        )
+    if arr.dtype.kind in "USVmM":
         raise DeepclustError(
             f"{what} has dtype {arr.dtype}; deepclust needs real numbers. "
-            "Convert it with np.asarray(X, dtype=np.float32) after removing text or complex values."
+            "Convert it with np.asarray(X, dtype=np.float32) after removing text values."
         )
     if arr.dtype.kind not in "biuf":
         raise DeepclustError(f"{what} has unsupported dtype {arr.dtype}; pass a numeric array.")
@@ -35,8 +53,12 @@ def check_samples(X: object, *, what: str = "X") -> np.ndarray:
             "n_features) vectors or (n_samples, [channels,] height, width) images. "
             "Reshape a single sample with X.reshape(1, -1)."
         )
-    if arr.shape[0] == 0 or arr.size == 0:
-        raise DeepclustError(f"{what} is empty (shape {arr.shape}); pass at least one sample.")
+    if arr.shape[0] == 0:
+        raise DeepclustError(f"{what} is empty: 0 sample(s) (shape={arr.shape}) while a "
+                             "minimum of 1 is required.")
+    if arr.size == 0:
+        raise DeepclustError(f"{what} is empty: 0 feature(s) (shape={arr.shape}) while a "
+                             "minimum of 1 is required.")
     arr = arr.astype(np.float32, copy=False)
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).any(axis=tuple(range(1, arr.ndim))).sum())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.metaestimators import available_if
 from torch import nn
 
 from .. import __version__
@@ -17,6 +19,11 @@ from ..exceptions import DeepclustError, NotFittedError
 from ..train import seed_from, seeded
 
 _REGISTRY: dict[str, type[BaseClusterer]] = {}
+COLLAPSE_FRACTION = 0.9  # ours: one cluster with more than 90% of the samples is a collapse
+
+
+class CollapseWarning(UserWarning):
+    """A fit ended with empty clusters or one cluster holding almost every sample."""
 _FORMAT = "deepclust-model"
 
 
@@ -30,6 +37,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     """
 
     _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_",)
+    #: whether the method has an embedding for ``transform`` (SC-Ncut has none)
+    _has_embedding: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -47,6 +56,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         self.n_features_in_ = int(np.prod(self.input_shape_))
         with seeded(seed_from(getattr(self, "random_state", None))) as rng:
             self._fit(X, y, rng, resume=resume)
+        self._report_collapse()
         return self
 
     def fit_predict(self, X: Any, y: Any = None, **kwargs: Any) -> np.ndarray:
@@ -57,6 +67,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         """Assign new samples to the fitted clusters, with the ids of ``labels_``."""
         return self._predict(self._check_new(X))
 
+    @available_if(lambda self: self._has_embedding)
     def transform(self, X: Any) -> np.ndarray:
         """The embedding the clusters are found in."""
         return self._transform(self._check_new(X))
@@ -123,11 +134,26 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         raise NotImplementedError
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
-        raise DeepclustError(f"{type(self).__name__} has no embedding to transform into.")
+        raise NotImplementedError
 
     def _build_modules(self) -> dict[str, nn.Module]:
         """Fresh (untrained) torch modules of a fitted model, by attribute name."""
         return {}
+
+    def _report_collapse(self) -> None:
+        """Warn, and note in ``history_``, when clusters are empty or one holds almost all."""
+        sizes = np.bincount(self.labels_, minlength=self.n_clusters_)
+        largest = sizes.max() / sizes.sum()
+        empty = int((sizes == 0).sum())
+        self.collapse_ = {"empty_clusters": empty, "largest_fraction": float(largest)}
+        if empty or largest > COLLAPSE_FRACTION:
+            message = (f"{type(self).__name__} found a collapsed clustering: {empty} of "
+                       f"{self.n_clusters_} clusters are empty and the largest holds "
+                       f"{largest:.0%} of the samples. Check n_clusters, the input scale or "
+                       "the training schedule.")
+            warnings.warn(message, CollapseWarning, stacklevel=3)
+            if getattr(self, "history_", None):
+                self.history_[-1]["collapse"] = message
 
     # --- helpers ----------------------------------------------------------------------
     def _saved_attrs(self) -> list[str]:
@@ -145,6 +171,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         X = check_samples(X)
         if X.ndim == 2 and len(self.input_shape_) == 3 and X.shape[1] == self.n_features_in_:
             X = X.reshape(-1, *self.input_shape_)
+        if X.ndim == 2 and len(self.input_shape_) == 1 and X.shape[1] != self.n_features_in_:
+            raise DeepclustError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input; pass data shaped like the training data."
+            )
         if tuple(X.shape[1:]) != self.input_shape_:
             raise DeepclustError(
                 f"X has samples of shape {tuple(X.shape[1:])} but the model was fitted on "
@@ -156,4 +187,13 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
         tags.non_deterministic = getattr(self, "random_state", 0) is None
+        return tags
+
+
+class EmbeddingMixin(TransformerMixin):
+    """For estimators whose ``transform`` gives an embedding (computed in float32)."""
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
         return tags

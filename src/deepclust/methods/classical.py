@@ -8,14 +8,14 @@ import numpy as np
 from sklearn import cluster
 from sklearn.neighbors import KNeighborsClassifier
 
-from .base import BaseClusterer
+from .base import BaseClusterer, EmbeddingMixin
 
 
 def _flat(X: np.ndarray) -> np.ndarray:
     return X.reshape(len(X), -1)
 
 
-class KMeans(BaseClusterer):
+class KMeans(EmbeddingMixin, BaseClusterer):
     """k-means on the raw features (scikit-learn's, k-means++ with ``n_init`` restarts).
 
     ``predict`` assigns each new sample to its nearest fitted centre.
@@ -53,6 +53,7 @@ class SpectralClustering(BaseClusterer):
     """
 
     _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_", "fit_X_")
+    _has_embedding: ClassVar[bool] = False
 
     def __init__(self, n_clusters: int = 10, *, n_neighbors: int = 10,
                  random_state: int | None = 0, verbose: int = 0) -> None:

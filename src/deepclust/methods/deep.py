@@ -14,12 +14,12 @@ from torch import Tensor, nn
 
 from ..metrics import evaluate
 from ..train import resolve_device, run_epochs
-from .base import BaseClusterer
+from .base import BaseClusterer, EmbeddingMixin
 
 MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
 
 
-class DeepClusterer(BaseClusterer):
+class DeepClusterer(EmbeddingMixin, BaseClusterer):
     """Base of the deep methods: a subclass builds its modules (``_build_modules``), trains them
     in named stages (``_stage``) and says how samples are embedded (``_embed``); this class
     scales the input, places modules on the device, checkpoints and monitors each stage,
