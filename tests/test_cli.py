@@ -119,3 +119,20 @@ def test_console_script_bad_flag_and_datasets():
                              capture_output=True, text=True, check=True)
     for name in ("digits", "mnist", "mnist-test", "fashion", "fashion-test", "usps"):
         assert name in listing.stdout
+
+
+def test_cli_rejects_bad_data_and_other_channels_at_predict(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "gray.npy", rng.random((30, 1, 8, 8)))
+    np.save(tmp_path / "rgb.npy", rng.random((5, 3, 8, 8)))
+    (tmp_path / "nan.csv").write_text("a,b\n1,2\nnan,3\n4,5\n")
+    out = tmp_path / "o"
+    assert main(["fit", "--method", "kmeans", "--data", str(tmp_path / "gray.npy"),
+                 "--clusters", "3", "--out", str(out), "-q"]) == 0
+    assert main(["predict", "--model", str(out / "model.pt"), "--data",
+                 str(tmp_path / "rgb.npy")]) == 1
+    assert "but the model was fitted on (1, 8, 8)" in capsys.readouterr().err
+    assert main(["fit", "--method", "kmeans", "--data", str(tmp_path / "nan.csv"),
+                 "--clusters", "2", "--out", str(tmp_path / "n")]) == 1
+    assert "NaN" in capsys.readouterr().err
+    assert not (tmp_path / "n").exists()

@@ -4,7 +4,7 @@ import pytest
 import sklearn
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deepclust import DSCDAN, KMeans, SpectralClustering
+from deepclust import DCFAE, DSCDAN, KMeans, SpectralClustering
 
 if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 6):
     pytest.skip("the expected-failure list needs scikit-learn >= 1.6", allow_module_level=True)
@@ -12,6 +12,9 @@ if tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 6):
 TINY_DSCDAN = dict(latent_dim=4, mlp_hidden=(16,), spectral_hidden=(16,), batch_size=32,
                    spectral_batch_size=64, pretrain_epochs=1, spectral_epochs=1, joint_epochs=1,
                    verbose=0, device="cpu")
+TINY_DCFAE = dict(latent_dim=4, mlp_hidden=(16,), disc_hidden=(16,), grouper_hidden=(16,),
+                  batch_size=32, pretrain_epochs=1, cluster_epochs=1, n_init=2, verbose=0,
+                  device="cpu")
 
 # These checks set n_clusters=1; deepclust refuses a one-cluster "clustering" on purpose
 # (a clear error, issue 2), so they fail by design.
@@ -22,7 +25,7 @@ EXPECTED = {name: ONE_CLUSTER for name in (
 
 
 @parametrize_with_checks(
-    [KMeans(3), SpectralClustering(3), DSCDAN(3, **TINY_DSCDAN)],
+    [KMeans(3), SpectralClustering(3), DSCDAN(3, **TINY_DSCDAN), DCFAE(3, **TINY_DCFAE)],
     expected_failed_checks=lambda est: EXPECTED,
 )
 def test_sklearn_compatible(estimator, check):

@@ -3,10 +3,11 @@
 __version__ = "0.1.0"
 
 from .data import Dataset, list_datasets, load_dataset  # noqa: E402
-from .methods import DSCDAN, KMeans, SpectralClustering  # noqa: E402
+from .methods import DCFAE, DSCDAN, KMeans, SpectralClustering  # noqa: E402
 from .metrics import cluster_accuracy, evaluate  # noqa: E402
 
 __all__ = [
+    "DCFAE",
     "DSCDAN",
     "Dataset",
     "KMeans",

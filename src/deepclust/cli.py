@@ -198,9 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     fit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="set a method parameter, e.g. --set n_init=20 (repeatable)")
-    fit.add_argument("--preset", help="dscdan: a row of the paper's Table 4 (convae, convae+mi, "
-                     "convae+rs, convae+mi+rs, full)")
-    fit.add_argument("--schedule", help="dscdan: cpu (default) or paper")
+    fit.add_argument("--preset", help="an ablation: dscdan: a row of the paper's Table 4 (convae, "
+                     "convae+mi, convae+rs, convae+mi+rs, full); dcfae: vae, fae-nores, fae, "
+                     "full (default full)")
+    fit.add_argument("--schedule", help="dscdan, dcfae: cpu (default) or paper")
     fit.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     fit.set_defaults(func=cmd_fit)
 

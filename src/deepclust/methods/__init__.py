@@ -8,9 +8,11 @@ from .._validation import suggest
 from ..exceptions import DeepclustError
 from .base import BaseClusterer
 from .classical import KMeans, SpectralClustering
+from .dcfae import DCFAE
 from .dscdan import DSCDAN
 
 METHODS: dict[str, type[BaseClusterer]] = {
+    "dcfae": DCFAE,
     "dscdan": DSCDAN,
     "kmeans": KMeans,
     "spectral": SpectralClustering,
@@ -40,6 +42,7 @@ def make_method(name: str, **params: Any) -> BaseClusterer:
 
 
 __all__ = [
+    "DCFAE",
     "DSCDAN",
     "METHODS",
     "BaseClusterer", "KMeans", "SpectralClustering", "get_method", "make_method"]

@@ -5,18 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
 from torch import Tensor, nn
 
+from ..exceptions import DeepclustError
 from ..metrics import evaluate
 from ..train import resolve_device, run_epochs
 from .base import BaseClusterer, EmbeddingMixin
 
 MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
+_Self = TypeVar("_Self", bound="DeepClusterer")
 
 
 class DeepClusterer(EmbeddingMixin, BaseClusterer):
@@ -31,6 +33,20 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
 
     #: batches per stage when its epochs are "auto" (the CPU schedule)
     auto_batches: ClassVar[dict[str, int]] = {}
+    #: parameter sets for ``preset``: rows of the paper's ablation table, and schedules
+    variants: ClassVar[dict[str, dict[str, Any]]] = {}
+    schedules: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def preset(cls: type[_Self], variant: str = "full", schedule: str = "cpu",
+               **params: Any) -> _Self:
+        """The estimator for a row of the paper's ablation table (``variants``) on a
+        schedule (``schedules``); the variant overrides the schedule, ``params`` both."""
+        for name, table, key in (("variant", cls.variants, variant),
+                                 ("schedule", cls.schedules, schedule)):
+            if key not in table:
+                raise DeepclustError(f"unknown {name} {key!r}; choose one of {', '.join(table)}.")
+        return cls(**{**cls.schedules[schedule], **cls.variants[variant], **params})
 
     # --- set-up and stages ---------------------------------------------------------------------
     def _setup(self, X: np.ndarray, y: np.ndarray | None) -> tuple[Tensor, Any]:
@@ -66,11 +82,22 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                                     rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
                                     resume=resume, on_epoch_end=monitor, verbose=self.verbose)
 
-    def _step(self, opt: torch.optim.Optimizer, terms: dict[str, Tensor]) -> dict[str, Tensor]:
-        """One optimiser step on ``terms["loss"]``; the terms, detached, for the history."""
-        opt.zero_grad()
-        terms["loss"].backward()
-        opt.step()
+    def _step(self, opt: torch.optim.Optimizer, terms: dict[str, Tensor],
+              *others: tuple[torch.optim.Optimizer, str]) -> dict[str, Tensor]:
+        """One optimiser step on ``terms["loss"]``; the terms, detached, for the history.
+
+        Each ``(optimiser, term name)`` in ``others`` steps at the same time on its own term
+        (a GAN's discriminator): every gradient, of each term with respect to its optimiser's
+        parameters only, is taken before any parameter moves.
+        """
+        pairs = ((opt, "loss"), *others)
+        for o, _ in pairs:
+            o.zero_grad()
+        for i, (o, name) in enumerate(pairs):
+            inputs = [p for group in o.param_groups for p in group["params"]] if others else None
+            terms[name].backward(inputs=inputs, retain_graph=i < len(pairs) - 1)
+        for o, _ in pairs:
+            o.step()
         return {k: v.detach() for k, v in terms.items()}
 
     @torch.no_grad()
@@ -89,13 +116,18 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         embedding = self._embed(X_t)
         centres = np.zeros((0, embedding.shape[1]), np.float32)
         if kmeans:
-            km = KMeans(self.n_clusters_, n_init=n_init, random_state=int(rng.integers(2**31 - 1)))
-            centres = km.fit(embedding).cluster_centers_.astype(np.float32)
-        self.cluster_centers_ = centres
+            centres = self._fit_centres(embedding, int(rng.integers(2**31 - 1)), n_init)
+        self.cluster_centers_ = centres.astype(np.float32)
         self.labels_ = self._assign(X_t, embedding)
         if y is not None and self.history_:
             self.history_[-1].update(evaluate(y, self.labels_))
         del self.device_
+
+    def _fit_centres(self, embedding: np.ndarray, seed: int, n_init: int) -> np.ndarray:
+        """The cluster centres (K, dim) of the final embedding: k-means (subclasses may
+        cluster otherwise; ``labels_`` are then the nearest centres)."""
+        km = KMeans(self.n_clusters_, n_init=n_init, random_state=seed)
+        return km.fit(embedding).cluster_centers_
 
     # --- modules ----------------------------------------------------------------------------
     def _set_mode(self, *, train: bool) -> None:

@@ -124,6 +124,9 @@ class DSCDAN(DeepClusterer):
 
     # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1500, "spectral": 300, "joint": 20}
+    # ``DSCDAN.preset(variant, schedule, **params)``: a row of Table 4 on a schedule
+    variants: ClassVar[dict[str, dict[str, Any]]] = VARIANTS
+    schedules: ClassVar[dict[str, dict[str, Any]]] = SCHEDULES
     _fitted_attrs: ClassVar[tuple[str, ...]] = (
         "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_", "head_",
     )
@@ -196,15 +199,6 @@ class DSCDAN(DeepClusterer):
         self.device = device
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
-
-    @classmethod
-    def preset(cls, variant: str = "full", schedule: str = "cpu", **params: Any) -> DSCDAN:
-        """A DSCDAN for a row of the paper's Table 4 (``VARIANTS``) and a ``SCHEDULES`` entry."""
-        for name, table in (("variant", VARIANTS), ("schedule", SCHEDULES)):
-            key = variant if name == "variant" else schedule
-            if key not in table:
-                raise DeepclustError(f"unknown {name} {key!r}; choose one of {', '.join(table)}.")
-        return cls(**{**VARIANTS[variant], **SCHEDULES[schedule], **params})
 
     # --- the method: loss terms of one batch, as in the paper --------------------------------
     def _terms(self, x: Tensor, critics: nn.ModuleDict, joint: bool) -> dict[str, Tensor]:

@@ -1,11 +1,11 @@
 """Networks: DSCDAN's conv and MLP autoencoders, MI critics and spectral head; DCFAE's residual
-encoder, decoder, discriminator and dense grouper. Pure modules: no data or estimator logic."""
+encoder, decoder, discriminators and dense grouper. Pure modules: no data or estimator logic."""
 
 from .autoencoder import build_autoencoder
 from .conv import ConvConfig, ConvDecoder, ConvEncoder, conv_config
 from .critics import GlobalCritic, LocalCritic
 from .layers import keras_init_, make_activation, mlp
-from .mlp import DenseGrouper, MLPDecoder, MLPEncoder
+from .mlp import DenseGrouper, MLPDecoder, MLPDiscriminator, MLPEncoder
 from .residual import Discriminator, ResBlock, ResDecoder, ResEncoder
 from .spectral import SpectralHead, SpectralOutput
 from .vae import EncoderOutput, VAEHead, noisy_transform
@@ -20,6 +20,7 @@ __all__ = [
     "GlobalCritic",
     "LocalCritic",
     "MLPDecoder",
+    "MLPDiscriminator",
     "MLPEncoder",
     "ResBlock",
     "ResDecoder",

@@ -1,4 +1,5 @@
-"""Dense networks: the MLP autoencoder for vectors and tiny images, and DCFAE's grouper."""
+"""Dense networks: the MLP autoencoder for vectors and tiny images, DCFAE's grouper, and the
+MLP discriminator DCFAE uses where its image discriminator does not fit."""
 
 from __future__ import annotations
 
@@ -84,3 +85,22 @@ class DenseGrouper(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         return self.net(h)
+
+
+class MLPDiscriminator(nn.Module):
+    """The dense counterpart of DCFAE's image ``Discriminator``, for vectors and images smaller
+    than 16×16 (ours: the author's code only takes 32×32 images): flatten → hidden layers with
+    activation → Linear(1), one logit per sample, shape (B,)."""
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        hidden: Sequence[int] = (256, 256),  # ours: CPU
+        activation: str = "relu",  # as the author's image discriminator
+    ) -> None:
+        super().__init__()
+        self.net = mlp((math.prod(input_shape), *hidden, 1), activation)
+        keras_init_(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x.flatten(1)).squeeze(1)

@@ -3,7 +3,8 @@
 The author's code resizes everything to 32×32; these nets take any (C, H, W) as is: each
 stage halves the size ("same" padding, ``ceil(n/2)``) and the decoder crops its output back.
 The author's widths (encoder 64-128-256-512, discriminator 32-64-512) are heavy on a CPU, so
-the defaults are smaller (ours: CPU) and every width is a parameter.
+the defaults are smaller (ours: CPU) and every width is a parameter. ``residual=False`` drops
+the residual blocks (the paper's "without residual CNN" ablation): plain strided convs.
 """
 
 from __future__ import annotations
@@ -35,21 +36,26 @@ class ResBlock(nn.Module):
         return torch.relu(x + self.conv2(torch.relu(self.conv1(x))))
 
 
-def _down_stage(c_in: int, c_out: int) -> nn.Sequential:
-    """Author's ``conv(c)`` (Conv k3 s2 "same" + ReLU) followed by ``res(c)``."""
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.ReLU(), ResBlock(c_out))
+def _res_or_identity(channels: int, residual: bool) -> nn.Module:
+    return ResBlock(channels) if residual else nn.Identity()
 
 
-def _up_stage(c_in: int, c_out: int) -> nn.Sequential:
-    """Author's ``deconv(c)`` (ConvT k3 s2 "same" + ReLU) followed by ``res(c)``."""
+def _down_stage(c_in: int, c_out: int, residual: bool = True) -> nn.Sequential:
+    """Author's ``conv(c)`` (Conv k3 s2 "same" + ReLU) followed by ``res(c)`` if ``residual``."""
+    conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
+    return nn.Sequential(conv, nn.ReLU(), _res_or_identity(c_out, residual))
+
+
+def _up_stage(c_in: int, c_out: int, residual: bool = True) -> nn.Sequential:
+    """Author's ``deconv(c)`` (ConvT k3 s2 "same" + ReLU) followed by ``res(c)`` if ``residual``."""
     deconv = nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)
-    return nn.Sequential(deconv, nn.ReLU(), ResBlock(c_out))
+    return nn.Sequential(deconv, nn.ReLU(), _res_or_identity(c_out, residual))
 
 
-def _down_stages(c_in: int, widths: Sequence[int]) -> nn.Sequential:
+def _down_stages(c_in: int, widths: Sequence[int], residual: bool = True) -> nn.Sequential:
     if not widths:
         raise ValueError("widths must name at least one stage.")
-    return nn.Sequential(*(_down_stage(a, b) for a, b in pairwise((c_in, *widths))))
+    return nn.Sequential(*(_down_stage(a, b, residual) for a, b in pairwise((c_in, *widths))))
 
 
 class ResEncoder(nn.Module):
@@ -63,10 +69,11 @@ class ResEncoder(nn.Module):
         input_shape: Sequence[int],
         latent_dim: int = 50,  # author's code
         widths: Sequence[int] = WIDTHS,
+        residual: bool = True,  # author's code
     ) -> None:
         super().__init__()
         c, h, w = image_shape(input_shape)
-        self.stages = _down_stages(c, widths)
+        self.stages = _down_stages(c, widths, residual)
         sizes = downsampled_sizes((h, w), [2] * len(widths))
         self.feature_map_shape = (widths[0], *sizes[0])
         self.features_dim = widths[-1] * sizes[-1][0] * sizes[-1][1]
@@ -90,6 +97,7 @@ class ResDecoder(nn.Module):
         output_shape: Sequence[int],
         latent_dim: int = 50,  # author's code
         widths: Sequence[int] = WIDTHS,
+        residual: bool = True,  # author's code
     ) -> None:
         super().__init__()
         c, h, w = self.output_shape = image_shape(output_shape)
@@ -98,7 +106,8 @@ class ResDecoder(nn.Module):
         self.start_shape = (widths[-1], *downsampled_sizes((h, w), [2] * len(widths))[-1])
         self.fc = nn.Linear(latent_dim, math.prod(self.start_shape))
         rev = tuple(reversed(widths))
-        self.stages = nn.Sequential(*(_up_stage(a, b) for a, b in pairwise((rev[0], *rev))))
+        self.stages = nn.Sequential(*(_up_stage(a, b, residual)
+                                      for a, b in pairwise((rev[0], *rev))))
         self.out = nn.ConvTranspose2d(widths[0], c, 3, padding=1)
         keras_init_(self)
 
@@ -114,10 +123,11 @@ class ResDecoder(nn.Module):
 class Discriminator(nn.Module):
     """DCFAE's image discriminator: stages ``conv(w), res(w)`` → flatten → Linear(1) logit (B,)."""
 
-    def __init__(self, input_shape: Sequence[int], widths: Sequence[int] = WIDTHS) -> None:
+    def __init__(self, input_shape: Sequence[int], widths: Sequence[int] = WIDTHS,
+                 residual: bool = True) -> None:
         super().__init__()
         c, h, w = image_shape(input_shape)
-        self.stages = _down_stages(c, widths)
+        self.stages = _down_stages(c, widths, residual)
         hw = downsampled_sizes((h, w), [2] * len(widths))[-1]
         self.fc = nn.Linear(widths[-1] * hw[0] * hw[1], 1)
         keras_init_(self)

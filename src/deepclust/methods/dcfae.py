@@ -1,0 +1,373 @@
+"""DCFAE: Deep Clustering with a Fusion AutoEncoder (Chang, arXiv 2201.04727).
+
+Two stages, each a ``train.run_epochs`` loop with its own checkpoint:
+
+1. ``pretrain`` — the fusion autoencoder: a VAE built from residual blocks whose
+   reconstructions an image discriminator learns to tell from the inputs (a GAN); the
+   discriminator takes its own simultaneous step on every batch.
+2. ``cluster`` — the same terms plus the deep dense network f ("grouper"), trained with the
+   cross-entropy between Student-t pairwise similarities of the latent codes (P, ν = 100) and
+   of the embedding f(mu) (Q, ν = 1).
+
+Labels: k-means on f(mu) (paper summary, spec §E.10) or sklearn spectral clustering (author's
+code). The full paper could not be retrieved; the losses, schedule and widths come from the
+author's TF2 code: ``../shared/docs/method-spec.md`` §B, §C, §E.10-12.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.cluster import SpectralClustering
+from torch import Tensor, nn
+
+from ..exceptions import DeepclustError
+from ..losses import (
+    bce_reconstruction,
+    discriminator_loss,
+    generator_loss,
+    kl_normal,
+    pairwise_cross_entropy,
+    student_t_similarity,
+)
+from ..nets import (
+    DenseGrouper,
+    Discriminator,
+    MLPDecoder,
+    MLPDiscriminator,
+    MLPEncoder,
+    ResDecoder,
+    ResEncoder,
+    noisy_transform,
+)
+from ..nets.autoencoder import MIN_CONV_SIZE
+from .deep import DeepClusterer
+
+# Ablations of the paper (FAE, residual CNN, DDNN; the table's values were not retrievable):
+# each row removes one part from "full", DCFAE itself.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "vae": {"w_gan": 0.0},             # a VAE: no discriminator, no generator term
+    "fae-nores": {"residual": False},  # the fusion AE from plain strided convs (images only)
+    "fae": {"grouper": False},         # no dense network: k-means on mu after pretraining
+    "full": {},
+}
+# Schedules: "cpu" is the class default; "paper" is the author's code as run (main.py and
+# train.py, method-spec §B.2-B.4): its epochs, batch, learning rate, widths and loss weights.
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "cpu": {},
+    "paper": {"pretrain_epochs": 100, "cluster_epochs": 100, "batch_size": 256, "lr": 1e-4,
+              "latent_dim": 50, "widths": (64, 128, 256, 512), "disc_widths": (32, 64, 512),
+              "w_kl": 1.0, "w_gan": 100.0, "dof_p": 100.0},
+}
+SPECTRAL_MAX_SAMPLES = 20_000  # ours: sklearn's dense RBF affinity is n² floats (3.2 GB here)
+
+
+class DCFAE(DeepClusterer):
+    """Deep clustering with a fusion autoencoder: VAE + GAN + dense grouper (Chang, 2022).
+
+    Source tags: paper = the arXiv front matter (all that could be retrieved); code = the
+    author's TF2 code; spec = the recommended resolution in method-spec §E; ours = our choice,
+    with the reason.
+
+    Parameters
+    ----------
+    n_clusters : number of clusters K.
+    latent_dim : size of mu (50, code).
+    architecture : ``"auto"`` (residual convs for images of at least 16×16, taken at their own
+        size: the code resizes to 32×32; MLPs for vectors and smaller images such as 8×8
+        digits), ``"conv"`` or ``"mlp"``.
+    widths : channels of the encoder stages (each a stride-2 conv and a residual block),
+        reversed in the decoder (code: 64-128-256-512; ours: 32-64-128 for a CPU).
+        disc_widths: the image discriminator's stages (code: 32-64-512; ours: 32-64-128).
+    residual : residual blocks after each conv (True, code and paper); False is the paper's
+        ablation without the residual CNN. It has no effect on the MLP nets.
+    mlp_hidden : hidden sizes of the MLP encoder, mirrored by the decoder; disc_hidden: those
+        of the MLP discriminator (ours: the code has no MLP variant).
+    grouper : train the deep dense network f (False = the ablation "fae": only pretraining,
+        k-means on mu). grouper_hidden: its hidden sizes (2048-512-512, code);
+        grouper_dropout: 0 (spec §E.12: the code's 0.3 dropout and L2 are inert as run).
+    w_rec, w_kl, w_gan, w_cluster : weights of the pixel BCE reconstruction, the KL to
+        N(0, I), the generator term and the clustering loss L_c (code: 1, 1, 100, 10; ours:
+        1, 0.1, 1, 10, see "CPU defaults" below). w_gan=0 drops the discriminator (the
+        ablation "vae").
+    label_noise : the discriminator's targets get ``label_noise``·U(0, 1) added (0.05, code).
+    dof_p, dof_q : Student-t degrees of freedom of P on mu and Q on f(mu) (code: 100 and 1;
+        ours: dof_p = 10, below). detach_p: P is a fixed target, no gradient (True, spec
+        §E.10; the code: False). Self-similarities are left out of both (as t-SNE; the code
+        keeps the diagonal).
+    augment : stage-2 augmentation of image batches, random shifts of -1, 0 or +1 pixel and
+        rotations of ±10° (code: Keras ``ImageDataGenerator``), from torch's seeded RNG
+        (ours: off by default).
+    assign : ``"kmeans"`` on the embedding (paper summary; spec §E.10) or ``"spectral"``:
+        sklearn ``SpectralClustering`` (RBF, γ = 1: code) on the embedding, at most
+        20,000 samples; its clusters' mean embeddings become ``cluster_centers_`` and
+        ``labels_`` the nearest centre, so that ``predict`` reproduces ``labels_`` (a few
+        samples may move from their spectral cluster). n_init: starts of either (20, code).
+    pretrain_epochs, cluster_epochs : stage lengths in epochs, or ``"auto"`` (ours, the CPU
+        schedule: about 1,000 and 300 batches whatever the data size).
+        ``DCFAE.preset(schedule="paper")`` gives the code's 100 + 100 epochs and widths.
+    batch_size : 256 (code). lr: Adam learning rate of the autoencoder, the grouper and the
+        discriminator (code: 1e-4; ours: 1e-3, below).
+    random_state, device, verbose : as every estimator. checkpoint_dir: where each stage's
+        checkpoint is written (None = none); ``fit(X, resume=True)`` continues from them.
+
+    CPU defaults (ours). On digits (8×8, the MLP nets, 1,000 + 300 batches) the code's values
+    give ACC 0.26 (k-means on the pixels: 0.795): the generator term at weight 100 outweighs
+    the 64-pixel reconstruction, and KL at weight 1 collapses the posterior (KL 0.04 nats), so
+    P is uniform. Changing one value at a time from the defaults (seed 0, ACC/NMI): w_kl 1 →
+    0.51/0.46; w_gan 100 → 0.33/0.33, 10 → 0.76/0.78; dof_p 100 → 0.81/0.84; lr 1e-4 (no
+    GAN) → 0.83/0.77 against 0.92/0.87 at 1e-3. The defaults give 0.919/0.871, 0.941/0.897
+    and 0.930/0.879 on seeds 0, 1, 2. dof_p = 10 widens P (the code's ν = 100 is a Gaussian
+    of width 1, which on mu puts its mass on about 2 neighbours per point, and L_c then
+    splits the classes into small clumps). ``preset(schedule="paper")`` restores the code's.
+
+    Attributes
+    ----------
+    labels_, cluster_centers_, history_, encoder_, decoder_, grouper_ : as the other deep
+    methods (``history_`` has the terms rec, kl, gen, disc, cluster per epoch and stage).
+    discriminator_ : the trained discriminator (None when ``w_gan=0``); not saved by ``save``.
+    """
+
+    # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
+    auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1000, "cluster": 300}
+    # ``DCFAE.preset(variant, schedule, **params)``: an ablation on a schedule
+    variants: ClassVar[dict[str, dict[str, Any]]] = VARIANTS
+    schedules: ClassVar[dict[str, dict[str, Any]]] = SCHEDULES
+    _fitted_attrs: ClassVar[tuple[str, ...]] = (
+        "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_",
+        "grouper_",
+    )
+
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        *,
+        latent_dim: int = 50,
+        architecture: str = "auto",
+        widths: tuple[int, ...] = (32, 64, 128),
+        disc_widths: tuple[int, ...] = (32, 64, 128),
+        residual: bool = True,
+        mlp_hidden: tuple[int, ...] = (256, 256, 512),
+        disc_hidden: tuple[int, ...] = (256, 256),
+        grouper: bool = True,
+        grouper_hidden: tuple[int, ...] = (2048, 512, 512),
+        grouper_dropout: float = 0.0,
+        w_rec: float = 1.0,
+        w_kl: float = 0.1,
+        w_gan: float = 1.0,
+        w_cluster: float = 10.0,
+        label_noise: float = 0.05,
+        dof_p: float = 10.0,
+        dof_q: float = 1.0,
+        detach_p: bool = True,
+        augment: bool = False,
+        assign: str = "kmeans",
+        n_init: int = 20,
+        pretrain_epochs: int | str = "auto",
+        cluster_epochs: int | str = "auto",
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        random_state: int | None = 0,
+        device: str = "auto",
+        verbose: int = 1,
+        checkpoint_dir: str | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.architecture = architecture
+        self.widths = widths
+        self.disc_widths = disc_widths
+        self.residual = residual
+        self.mlp_hidden = mlp_hidden
+        self.disc_hidden = disc_hidden
+        self.grouper = grouper
+        self.grouper_hidden = grouper_hidden
+        self.grouper_dropout = grouper_dropout
+        self.w_rec = w_rec
+        self.w_kl = w_kl
+        self.w_gan = w_gan
+        self.w_cluster = w_cluster
+        self.label_noise = label_noise
+        self.dof_p = dof_p
+        self.dof_q = dof_q
+        self.detach_p = detach_p
+        self.augment = augment
+        self.assign = assign
+        self.n_init = n_init
+        self.pretrain_epochs = pretrain_epochs
+        self.cluster_epochs = cluster_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.checkpoint_dir = checkpoint_dir
+
+    # --- the method: loss terms of one batch, as in the author's train.py ----------------------
+    def _terms(self, x: Tensor, cluster: bool) -> dict[str, Tensor]:
+        enc = self.encoder_(x)
+        mu, logvar = enc.mu, enc.logvar
+        z = noisy_transform(mu, logvar)                          # z = mu + e^(logvar/2)·ε
+        logits = self.decoder_.logits(z)                         # x̂ = sigmoid(logits)
+        t = {"rec": bce_reconstruction(x, logits)}               # pixel BCE, code
+        if self.w_kl:
+            t["kl"] = kl_normal(mu, logvar)                      # KL(q(z|x) || N(0, I)), code
+        D = self.discriminator_
+        if D is not None:                                        # the GAN half of the FAE
+            fake = D(torch.sigmoid(logits))
+            t["gen"] = generator_loss(fake)                      # fool D: D(x̂) → 1, code
+            t["disc"] = discriminator_loss(D(x), fake, self.label_noise)  # D's own loss, code
+        if cluster:                                              # the DDNN f, paper + code
+            P = student_t_similarity(mu.detach() if self.detach_p else mu, self.dof_p)
+            Q = student_t_similarity(self.grouper_(mu), self.dof_q)
+            t["cluster"] = pairwise_cross_entropy(P, Q)          # L_c = -Σ P log Q, code
+        weights = {"rec": self.w_rec, "kl": self.w_kl, "gen": self.w_gan,
+                   "cluster": self.w_cluster}                    # "disc" trains D only
+        t["loss"] = sum(weights[name] * term for name, term in t.items() if name in weights)
+        return t
+
+    # --- fitting ---------------------------------------------------------------------------------
+    def _fit(self, X, y, rng, *, resume):
+        if self.assign == "spectral" and len(X) > SPECTRAL_MAX_SAMPLES:
+            raise DeepclustError(
+                f"assign='spectral' builds a dense {len(X)}×{len(X)} affinity; it is limited to "
+                f"{SPECTRAL_MAX_SAMPLES} samples. Use assign='kmeans'."
+            )
+        X_t, watch = self._setup(X, y)
+        self.discriminator_ = self._build_discriminator()
+        if self.discriminator_ is not None:
+            self.discriminator_.to(self.device_)
+        pre = self._optimisers(cluster=False)
+        self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
+                    pre["stateful"], lambda idx: self._fae_step(X_t[idx], False, pre), watch,
+                    embed=lambda z: z)
+        if self.grouper:
+            clu = self._optimisers(cluster=True)
+            self._stage("cluster", self.cluster_epochs, len(X), self.batch_size, rng, resume,
+                        clu["stateful"], lambda idx: self._fae_step(X_t[idx], True, clu), watch,
+                        embed=self.grouper_)
+        self._finish(X_t, y, rng, n_init=self.n_init)
+
+    def _optimisers(self, cluster: bool) -> dict[str, Any]:
+        """Adam for the autoencoder (and the grouper in stage 2) and, on its own, for the
+        discriminator; all of them in ``stateful`` for the checkpoints."""
+        nets = {"encoder": self.encoder_, "decoder": self.decoder_}
+        if cluster:
+            nets["grouper"] = self.grouper_
+        opt = torch.optim.Adam([p for m in nets.values() for p in m.parameters()], lr=self.lr)
+        out: dict[str, Any] = {"opt": opt, "others": (), "stateful": {**nets, "opt": opt}}
+        if self.discriminator_ is not None:
+            disc_opt = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr)
+            out["others"] = ((disc_opt, "disc"),)
+            out["stateful"].update(discriminator=self.discriminator_, disc_opt=disc_opt)
+        return out
+
+    def _fae_step(self, x: Tensor, cluster: bool, optimisers: dict[str, Any]):
+        self._set_mode(train=True)
+        x = x.to(self.device_)
+        if cluster and self.augment:  # code: augmentation in stage 2 only
+            x = random_shift_rotate(x)
+        terms = self._terms(x, cluster)
+        return self._step(optimisers["opt"], terms, *optimisers["others"])
+
+    def _fit_centres(self, embedding: np.ndarray, seed: int, n_init: int) -> np.ndarray:
+        if self.assign == "kmeans":
+            return super()._fit_centres(embedding, seed, n_init)
+        spectral = SpectralClustering(self.n_clusters_, n_init=n_init, random_state=seed)
+        labels = spectral.fit_predict(embedding)  # code: RBF affinity, γ = 1
+        return np.stack([embedding[labels == k].mean(0) for k in np.unique(labels)])
+
+    # --- modules ---------------------------------------------------------------------------------
+    def _conv(self) -> bool:
+        shape = self.input_shape_
+        return self.architecture == "conv" or (
+            self.architecture == "auto" and len(shape) == 3 and min(shape[1:]) >= MIN_CONV_SIZE)
+
+    def _build_modules(self) -> dict[str, nn.Module]:
+        shape, d = self.input_shape_, self.latent_dim
+        if self._conv():
+            widths = tuple(self.widths)
+            encoder = ResEncoder(shape, d, widths, self.residual)
+            decoder = ResDecoder(shape, d, widths, self.residual)
+        else:
+            encoder, decoder = (MLPEncoder(shape, d, tuple(self.mlp_hidden)),
+                                MLPDecoder(shape, d, tuple(self.mlp_hidden)))
+        modules = {"encoder_": encoder, "decoder_": decoder}
+        if self.grouper:
+            modules["grouper_"] = DenseGrouper(d, tuple(self.grouper_hidden),
+                                               self.grouper_dropout)
+        return modules
+
+    def _build_discriminator(self) -> nn.Module | None:
+        if not self.w_gan:
+            return None
+        if self._conv():
+            return Discriminator(self.input_shape_, tuple(self.disc_widths), self.residual)
+        return MLPDiscriminator(self.input_shape_, tuple(self.disc_hidden))
+
+    def _saved_attrs(self) -> list[str]:
+        return [a for a in super()._saved_attrs() if a != "grouper_" or self.grouper]
+
+    def _check_params(self) -> None:
+        choices = {"architecture": ("auto", "conv", "mlp"), "assign": ("kmeans", "spectral")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise DeepclustError(
+                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        image = len(self.input_shape_) == 3
+        if self.architecture == "conv" and not image:
+            raise DeepclustError(
+                f"architecture='conv' needs (C, H, W) images, got samples of shape "
+                f"{self.input_shape_}; use 'mlp' or 'auto'.")
+        if self.augment and not image:
+            raise DeepclustError("augment=True shifts and rotates images; these samples are "
+                                 f"vectors of shape {self.input_shape_}.")
+        for name in ("pretrain_epochs", "cluster_epochs"):
+            value = getattr(self, name)
+            if value != "auto" and (isinstance(value, str) or value < 0):
+                raise DeepclustError(f"{name} must be 'auto' or an integer >= 0, got {value!r}.")
+        for name, low in (("batch_size", 2), ("latent_dim", 1), ("n_init", 1)):
+            if getattr(self, name) < low:
+                raise DeepclustError(f"{name} must be >= {low}, got {getattr(self, name)}.")
+        for name in ("w_rec", "w_kl", "w_gan", "w_cluster", "label_noise", "grouper_dropout"):
+            if not getattr(self, name) >= 0:
+                raise DeepclustError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        for name in ("dof_p", "dof_q", "lr"):
+            if not getattr(self, name) > 0:
+                raise DeepclustError(f"{name} must be > 0, got {getattr(self, name)}.")
+        for name in ("widths", "disc_widths", "mlp_hidden", "disc_hidden", "grouper_hidden"):
+            sizes = getattr(self, name)
+            if len(sizes) == 0 or min(sizes) < 1:
+                raise DeepclustError(f"{name} must be a non-empty list of sizes >= 1, got "
+                                     f"{sizes!r}.")
+
+    # --- inference -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def _embed(self, X_t: Tensor) -> np.ndarray:
+        codes = self._encode(X_t)
+        if self.grouper:
+            self.grouper_.eval()
+            codes = torch.cat([self.grouper_(c) for c in codes.split(4096)])
+        return codes.cpu().numpy()
+
+
+def random_shift_rotate(x: Tensor, max_shift: int = 1, max_degrees: float = 10.0) -> Tensor:
+    """Each image of ``x`` (B, C, H, W) shifted by a whole number of pixels in
+    [-max_shift, max_shift] on each axis and rotated by U(-max_degrees, max_degrees) about its
+    centre, borders repeated (Keras ``ImageDataGenerator(rotation_range=10,
+    width_shift_range=2, height_shift_range=2)``, fill "nearest", as the author's code).
+    Draws from torch's global RNG."""
+    b, _, h, w = x.shape
+    angle = (torch.rand(b) * 2 - 1) * math.radians(max_degrees)
+    shift = torch.randint(-max_shift, max_shift + 1, (b, 2)).float()
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack([  # the pixel-space affine map in affine_grid's [-1, 1] coordinates
+        torch.stack([cos, -sin * h / w, 2 * shift[:, 0] / w], 1),
+        torch.stack([sin * w / h, cos, 2 * shift[:, 1] / h], 1),
+    ], 1).to(x)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
