@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_blobs
+from conftest import shape_images
 
 from deepclust.cli import main
 from deepclust.exceptions import DeepclustError
@@ -17,21 +17,8 @@ SMALL = dict(latent_dim=4, mlp_hidden=(32,), disc_hidden=(16,), grouper_hidden=(
 
 
 @pytest.fixture(scope="module")
-def blobs():
-    X, y = make_blobs(240, n_features=20, centers=3, cluster_std=1.0, random_state=0)
-    X = (X - X.min()) / (X.max() - X.min())
-    return X.astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
 def images():
-    """Three classes of 16x16 images: bright top, bright left, bright centre (+ noise)."""
-    rng = np.random.default_rng(0)
-    masks = np.zeros((3, 16, 16), np.float32)
-    masks[0, :6], masks[1, :, :6], masks[2, 5:11, 5:11] = 1, 1, 1
-    y = np.repeat(np.arange(3), 20)
-    X = np.clip(masks[y] * 0.8 + rng.normal(0, 0.1, (60, 16, 16)), 0, 1)
-    return X[:, None].astype(np.float32), y
+    return shape_images(20)
 
 
 @pytest.fixture(scope="module")

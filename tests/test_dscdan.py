@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_blobs
+from conftest import shape_images
 
 from deepclust.exceptions import DeepclustError
 from deepclust.methods import BaseClusterer
@@ -14,21 +14,8 @@ SMALL = dict(latent_dim=8, mlp_hidden=(32,), spectral_hidden=(32, 32), batch_siz
 
 
 @pytest.fixture(scope="module")
-def blobs():
-    X, y = make_blobs(240, n_features=20, centers=3, cluster_std=1.0, random_state=0)
-    X = (X - X.min()) / (X.max() - X.min())
-    return X.astype(np.float32), y
-
-
-@pytest.fixture(scope="module")
 def images():
-    """Three classes of 16x16 images: bright top, bright left, bright centre (+ noise)."""
-    rng = np.random.default_rng(0)
-    masks = np.zeros((3, 16, 16), np.float32)
-    masks[0, :6], masks[1, :, :6], masks[2, 5:11, 5:11] = 1, 1, 1
-    y = np.repeat(np.arange(3), 30)
-    X = np.clip(masks[y] * 0.8 + rng.normal(0, 0.1, (90, 16, 16)), 0, 1)
-    return X[:, None].astype(np.float32), y
+    return shape_images(30)
 
 
 @pytest.fixture(scope="module")
