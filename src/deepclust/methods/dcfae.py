@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.spatial.distance import pdist
 from sklearn.cluster import SpectralClustering
 from torch import Tensor, nn
 
@@ -103,10 +104,15 @@ class DCFAE(DeepClusterer):
         rotations of ±10° (code: Keras ``ImageDataGenerator``), from torch's seeded RNG
         (ours: off by default).
     assign : ``"kmeans"`` on the embedding (paper summary; spec §E.10) or ``"spectral"``:
-        sklearn ``SpectralClustering`` (RBF, γ = 1: code) on the embedding, at most
+        sklearn ``SpectralClustering`` with an RBF affinity on the embedding (code), at most
         20,000 samples; its clusters' mean embeddings become ``cluster_centers_`` and
         ``labels_`` the nearest centre, so that ``predict`` reproduces ``labels_`` (a few
         samples may move from their spectral cluster). n_init: starts of either (20, code).
+    spectral_gamma : the RBF's γ; None = 1 / the median squared distance between embedded
+        samples (ours: the code's γ = 1 on our digits embedding, whose nearest neighbours lie
+        ~20 apart in squared distance, gives an affinity of about the identity, and sklearn's
+        eigensolver had not finished after several minutes). On digits spectral scored below
+        k-means (ACC 0.78 / 0.82 against 0.83 / 0.92 on seeds 0 / 2).
     pretrain_epochs, cluster_epochs : stage lengths in epochs, or ``"auto"`` (ours, the CPU
         schedule: about 1,000 and 300 batches whatever the data size).
         ``DCFAE.preset(schedule="paper")`` gives the code's 100 + 100 epochs and widths.
@@ -171,6 +177,7 @@ class DCFAE(DeepClusterer):
         detach_p: bool = True,
         augment: bool = False,
         assign: str = "kmeans",
+        spectral_gamma: float | None = None,
         n_init: int = 20,
         pretrain_epochs: int | str = "auto",
         cluster_epochs: int | str = "auto",
@@ -202,6 +209,7 @@ class DCFAE(DeepClusterer):
         self.detach_p = detach_p
         self.augment = augment
         self.assign = assign
+        self.spectral_gamma = spectral_gamma
         self.n_init = n_init
         self.pretrain_epochs = pretrain_epochs
         self.cluster_epochs = cluster_epochs
@@ -282,8 +290,13 @@ class DCFAE(DeepClusterer):
     def _fit_centres(self, embedding: np.ndarray, seed: int, n_init: int) -> np.ndarray:
         if self.assign == "kmeans":
             return super()._fit_centres(embedding, seed, n_init)
-        spectral = SpectralClustering(self.n_clusters_, n_init=n_init, random_state=seed)
-        labels = spectral.fit_predict(embedding)  # code: RBF affinity, γ = 1
+        gamma = self.spectral_gamma
+        if gamma is None:  # ours: scale-free, see the class docstring
+            sample = np.random.default_rng(seed).permutation(len(embedding))[:2000]
+            gamma = 1 / max(float(np.median(pdist(embedding[sample], "sqeuclidean"))), 1e-12)
+        spectral = SpectralClustering(self.n_clusters_, gamma=gamma, n_init=n_init,
+                                      random_state=seed)
+        labels = spectral.fit_predict(embedding)  # code: RBF affinity
         return np.stack([embedding[labels == k].mean(0) for k in np.unique(labels)])
 
     # --- modules ---------------------------------------------------------------------------------
@@ -341,8 +354,8 @@ class DCFAE(DeepClusterer):
         for name in ("w_rec", "w_kl", "w_gan", "w_cluster", "label_noise", "grouper_dropout"):
             if not getattr(self, name) >= 0:
                 raise DeepclustError(f"{name} must be >= 0, got {getattr(self, name)}.")
-        for name in ("dof_p", "dof_q", "lr"):
-            if not getattr(self, name) > 0:
+        for name in ("dof_p", "dof_q", "lr", "spectral_gamma"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise DeepclustError(f"{name} must be > 0, got {getattr(self, name)}.")
         for name in ("widths", "disc_widths", "mlp_hidden", "disc_hidden", "grouper_hidden"):
             sizes = getattr(self, name)
