@@ -331,11 +331,9 @@ class DCFAE(DeepClusterer):
         return [a for a in super()._saved_attrs() if a != "grouper_" or self.grouper]
 
     def _check_params(self) -> None:
-        choices = {"architecture": ("auto", "conv", "mlp"), "assign": ("kmeans", "spectral")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise DeepclustError(
-                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
+        super()._check_params()
+        self._check_choices({"architecture": ("auto", "conv", "mlp"),
+                             "assign": ("kmeans", "spectral")})
         image = len(self.input_shape_) == 3
         if self.architecture == "conv" and not image:
             raise DeepclustError(
@@ -344,10 +342,6 @@ class DCFAE(DeepClusterer):
         if self.augment and not image:
             raise DeepclustError("augment=True shifts and rotates images; these samples are "
                                  f"vectors of shape {self.input_shape_}.")
-        for name in ("pretrain_epochs", "cluster_epochs"):
-            value = getattr(self, name)
-            if value != "auto" and (isinstance(value, str) or value < 0):
-                raise DeepclustError(f"{name} must be 'auto' or an integer >= 0, got {value!r}.")
         for name, low in (("batch_size", 2), ("latent_dim", 1), ("n_init", 1)):
             if getattr(self, name) < low:
                 raise DeepclustError(f"{name} must be >= {low}, got {getattr(self, name)}.")

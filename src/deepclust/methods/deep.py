@@ -137,7 +137,20 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                 module.train(train)
 
     def _check_params(self) -> None:
-        """Raise ``DeepclustError`` for invalid hyperparameters (subclasses extend)."""
+        """Raise ``DeepclustError`` for invalid hyperparameters (subclasses extend): here the
+        length of every stage, ``<stage>_epochs``."""
+        for stage in self.auto_batches:
+            value = getattr(self, f"{stage}_epochs")
+            if value != "auto" and (isinstance(value, str) or value < 0):
+                raise DeepclustError(
+                    f"{stage}_epochs must be 'auto' or an integer >= 0, got {value!r}.")
+
+    def _check_choices(self, choices: Mapping[str, tuple[str, ...]]) -> None:
+        """Each parameter named in ``choices`` must be one of its allowed values."""
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise DeepclustError(
+                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
 
     # --- inference --------------------------------------------------------------------------
     def _to_tensor(self, X: np.ndarray) -> Tensor:

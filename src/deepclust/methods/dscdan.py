@@ -303,19 +303,12 @@ class DSCDAN(DeepClusterer):
         return [a for a in super()._saved_attrs() if a != "head_" or self.spectral]
 
     def _check_params(self) -> None:
-        choices = {"architecture": ("auto", "conv", "mlp"), "noise": ("reparam", "mult"),
-                   "recon_target": ("clean", "noisy"), "assign": ("kmeans", "argmax")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise DeepclustError(
-                    f"{name} must be one of {allowed}, got {getattr(self, name)!r}."
-                )
+        super()._check_params()
+        self._check_choices({"architecture": ("auto", "conv", "mlp"),
+                             "noise": ("reparam", "mult"), "recon_target": ("clean", "noisy"),
+                             "assign": ("kmeans", "argmax")})
         if self.assign == "argmax" and not self.spectral:
             raise DeepclustError("assign='argmax' needs the spectral network (spectral=True).")
-        for name in ("pretrain_epochs", "spectral_epochs", "joint_epochs"):
-            value = getattr(self, name)
-            if value != "auto" and (isinstance(value, str) or value < 0):
-                raise DeepclustError(f"{name} must be 'auto' or an integer >= 0, got {value!r}.")
         for name in ("batch_size", "spectral_batch_size", "latent_dim", "n_neighbors"):
             if getattr(self, name) < 1:
                 raise DeepclustError(f"{name} must be >= 1, got {getattr(self, name)}.")
