@@ -1,6 +1,16 @@
 import json
 
-from deepclust.bench import load_results, result_path, run_benchmark, summary_table, write_summary
+from deepclust._io import save_json
+from deepclust.bench import (
+    load_results,
+    paper_score,
+    result_path,
+    run_benchmark,
+    summary_table,
+    throughput,
+    total_seconds,
+    write_summary,
+)
 from deepclust.cli import main
 
 
@@ -46,3 +56,95 @@ def test_bench_cli_writes_summary(tmp_path, capsys):
     assert main(["bench", "--methods", "kmeans", "--seeds", "0", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "summary.md").is_file()
     assert "| digits | kmeans | 1 |" in capsys.readouterr().out
+
+
+TINY_AE_ARGS = ["--set", "latent_dim=3", "--set", "mlp_hidden=(16,)", "--set", "pretrain_epochs=2",
+                "--set", "cluster_epochs=1", "--set", "n_init=2"]
+
+
+def test_bench_shares_pretraining_and_counts_its_time(tmp_path):
+    out, cache = tmp_path / "res", tmp_path / "cache"
+    dec, idec = run_benchmark(["dec", "idec"], ["digits"], [0], out, extra_args=TINY_AE_ARGS,
+                              pretrain_cache=str(cache), log=False)
+    assert "error" not in dec and "error" not in idec
+    assert "cached_seconds" not in dec and idec["cached_seconds"] > 0
+    assert len(list(cache.glob("ae-*.pt"))) == 1
+    pre = [h for h in idec["history"] if h["stage"] == "pretrain"]
+    assert pre == [h for h in dec["history"] if h["stage"] == "pretrain"]  # the same pretraining
+    assert total_seconds(idec) == idec["wall_seconds"] + idec["cached_seconds"]
+    assert set(throughput(dec)) == {"pretrain", "cluster"}
+
+
+def test_bench_runs_a_preset_as_its_own_method(tmp_path):
+    out = tmp_path / "res"
+    tiny = ["--set", "latent_dim=3", "--set", "mlp_hidden=(16,)", "--set", "pretrain_epochs=1"]
+    (result,) = run_benchmark(["dscdan@convae"], ["digits"], [0], out, extra_args=tiny,
+                              log=False)
+    assert result["method"] == "dscdan@convae" and result["params"]["spectral"] is False
+    assert "--preset convae" in result["command"]
+    assert result_path(out, "dscdan@convae", "digits", 0).is_file()
+
+
+def test_bench_cli_checks_presets(tmp_path, capsys):
+    assert main(["bench", "--methods", "dscdan@nope", "--out", str(tmp_path)]) == 1
+    assert "unknown variant 'nope'" in capsys.readouterr().err
+    assert main(["bench", "--methods", "kmeans@full", "--out", str(tmp_path)]) == 1
+    assert "has no presets" in capsys.readouterr().err
+
+
+def test_paper_scores_for_presets_and_proxies():
+    assert paper_score("dscdan@full", "mnist-test") == ((0.946, 0.980), False)
+    assert paper_score("dscdan@convae", "usps") == ((0.652, 0.698), False)
+    assert paper_score("dscdan", "fashion-test") == ((0.645, 0.662), True)
+    assert paper_score("spectralnet", "usps") == (None, False)
+    row = {"method": "dscdan", "data": "fashion-test", "seed": 0, "wall_seconds": 1.0,
+           "peak_memory_mb": 1.0, "metrics": {"acc": 0.6, "nmi": 0.6, "ari": 0.5}}
+    assert "| 0.662 / 0.645 † | -0.062 |" in summary_table([row])
+
+
+def _fake(method, data, seed, acc, stages=(("pretrain", 2.0),)):
+    return {"method": method, "data": data, "seed": seed, "n_samples": 100, "wall_seconds": 5.0,
+            "peak_memory_mb": 50.0, "metrics": {"acc": acc, "nmi": acc, "ari": acc},
+            "environment": {"threads": 2}, "command": f"deepclust fit --method {method}",
+            "history": [{"stage": s, "epoch": 1, "seconds": sec} for s, sec in stages]}
+
+
+def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
+    res = tmp_path / "benchmarks"
+    for r in (_fake("dscdan", "mnist-test", 0, 0.7), _fake("dscdan", "mnist-test", 1, 0.8),
+              _fake("dscdan@convae", "mnist-test", 0, 0.5), _fake("kmeans", "usps", 0, 0.6)):
+        save_json(r, result_path(res / r["data"], r["method"], r["data"], r["seed"]))
+    (res / "NOTES.md").write_text("## Reading the gaps\n\nHand-written.\n")
+    figs = tmp_path / "docs" / "figures"
+    figs.mkdir(parents=True)
+    (figs / "tsne.png").write_bytes(b"png")
+    save_json({"title": "t-SNE", "caption": "Maps.", "command": "deepclust tsne", "seconds": 3},
+              figs / "tsne.json")
+    page = tmp_path / "docs" / "BENCHMARKS.md"
+    args = ["report", "--results", str(res), "--out", str(page), "--figures", str(figs)]
+    assert main(args) == 0
+    text = page.read_text()
+    assert "| mnist-test | dscdan | 2 | 0.750 ± 0.050 |" in text
+    assert "## DSCDAN ablation (Table 4)" in text and "| mnist-test | dscdan@convae | 1 |" in text
+    assert "| mnist-test | dscdan | 2 | pretrain 50 | 5.0 |" in text  # 100 samples / 2 s
+    assert "![t-SNE](figures/tsne.png)" in text and "Hand-written." in text
+    assert "- `deepclust fit --method kmeans`" in text
+    assert main(args) == 0 and page.read_text() == text  # twice: nothing changes
+    assert main(["report", "--results", str(tmp_path / "none"), "--out", str(page)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_tsne_maps_a_fitted_model(tmp_path, capsys):
+    model_dir = tmp_path / "run"
+    assert main(["fit", "--method", "dec", "--out", str(model_dir), "-q", *TINY_AE_ARGS]) == 0
+    png = tmp_path / "fig" / "tsne.png"
+    assert main(["tsne", "--model", str(model_dir / "model.pt"), "--data", "digits",
+                 "--samples", "120", "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    meta = json.loads(png.with_suffix(".json").read_text())
+    assert "raw pixels, autoencoder codes, DEC embedding" in meta["caption"]
+    assert main(["fit", "--method", "spectral", "--out", str(tmp_path / "sc"), "-q"]) == 0
+    assert main(["tsne", "--model", str(tmp_path / "sc" / "model.pt"), "--data", "digits",
+                 "--out", str(tmp_path / "x.png")]) == 1
+    assert "has no embedding" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

@@ -23,11 +23,17 @@ from deepclust.methods.base import CollapseWarning
 TINY = dict(latent_dim=4, mlp_hidden=(16,), spectral_hidden=(16,), batch_size=32,
             spectral_batch_size=64, pretrain_epochs=2, spectral_epochs=2, joint_epochs=1,
             verbose=0, device="cpu")
+TINY_AE = dict(latent_dim=3, mlp_hidden=(16,), batch_size=32, pretrain_epochs=2, verbose=0,
+               device="cpu")
 FAST = {  # every registered method must be listed: the tests run each on tiny settings
     "kmeans": {}, "spectral": {}, "dscdan": TINY,
     "dcfae": dict(latent_dim=4, widths=(4, 8), disc_widths=(4, 8), mlp_hidden=(16,),
                   disc_hidden=(16,), grouper_hidden=(16,), batch_size=32, pretrain_epochs=2,
                   cluster_epochs=1, n_init=2, verbose=0, device="cpu"),
+    **{name: dict(TINY_AE, cluster_epochs=1, n_init=2) for name in ("dec", "idec")},
+    "spectralnet": dict(TINY_AE, spectral_hidden=(16,), spectral_batch_size=64,
+                        spectral_epochs=2),
+    "n2d": dict(TINY_AE, umap_neighbors=5),
 }
 
 

@@ -1,4 +1,4 @@
-"""The ``deepclust`` command line: fit, predict, evaluate, datasets."""
+"""The ``deepclust`` command line: fit, predict, evaluate, bench, report, tsne, datasets."""
 
 from __future__ import annotations
 
@@ -120,6 +120,9 @@ def cmd_fit(args: argparse.Namespace) -> None:
         result["metrics"] = evaluate(ds.y, model.labels_)
     if getattr(model, "history_", None):
         result["history"] = model.history_
+    if getattr(model, "pretrain_cached_", False):  # loaded, not trained: its recorded time
+        result["cached_seconds"] = sum(h["seconds"] for h in model.history_
+                                       if h["stage"] == "pretrain")
     save_text(_labels_text(model.labels_), out / "labels.csv")
     model.save(out / "model.pt")
     save_json(result, out / "result.json")
@@ -149,22 +152,64 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from .bench import load_results, run_benchmark, summary_table, write_summary
+    from .bench import load_results, run_benchmark, split_method, summary_table, write_summary
 
     def split(text: str) -> list[str]:
         return [item for item in text.split(",") if item]
 
-    for method in split(args.methods):
-        get_method(method)
+    for spec in split(args.methods):
+        method, preset = split_method(spec)
+        klass = get_method(method)
+        if preset is not None:
+            if not hasattr(klass, "preset"):
+                raise DeepclustError(f"{method!r} has no presets; drop '@{preset}'.")
+            klass.preset(preset)
     try:
         seeds = [int(s) for s in split(args.seeds)]
     except ValueError as exc:
         raise DeepclustError(f"--seeds takes integers separated by commas ({exc}).") from exc
     extra = [arg for item in args.set for arg in ("--set", item)]
     run_benchmark(split(args.methods), split(args.data), seeds, args.out, extra_args=extra,
-                  data_dir=args.data_dir)
+                  data_dir=args.data_dir, pretrain_cache=args.pretrain_cache)
     path = write_summary(args.out)
     print(summary_table(load_results(args.out)) + f"-> {path}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import write_report
+
+    if not Path(args.results).is_dir():
+        raise DeepclustError(f"results folder {args.results} does not exist; run "
+                             "`deepclust bench --out` into it first.")
+    print(f"-> {write_report(args.results, args.out, args.figures)}")
+
+
+def cmd_tsne(args: argparse.Namespace) -> None:
+    from .plots import plot_maps, tsne_maps
+
+    model = BaseClusterer.load(args.model)
+    if not hasattr(model, "transform"):
+        raise DeepclustError(f"a {type(model).__name__} has no embedding to map; use a deep "
+                             "method's model.")
+    ds = load_dataset(args.data, args.data_dir)
+    if ds.y is None:
+        raise DataError(f"{ds.name} has no labels to colour the maps by.")
+    if args.samples < 2:
+        raise DeepclustError(f"--samples must be at least 2, got {args.samples}.")
+    tic = time.perf_counter()
+    maps, idx = tsne_maps(ds.X, model, n_samples=args.samples, seed=args.seed)
+    out = Path(args.out)
+    name = type(model).__name__
+    plot_maps(maps, ds.y[idx], out, title=f"{name} on {ds.name}: t-SNE, coloured by class")
+    meta = {
+        "title": f"t-SNE of {ds.name}", "command": args.command_line,
+        "caption": f"2-D t-SNE of {len(idx):,} random {ds.name} samples (seed {args.seed}): "
+                   + ", ".join(maps) + f", coloured by true class (as the DSCDAN paper's "
+                   f"Fig. 6). Model: {name}.",
+        "seconds": time.perf_counter() - tic, "n_samples": len(idx), "seed": args.seed,
+    }
+    save_json(meta, out.with_suffix(".json"))
+    print(f"-> {out}")
 
 
 def cmd_datasets(args: argparse.Namespace) -> None:
@@ -217,14 +262,35 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     bench = sub.add_parser("bench", help="run methods x datasets x seeds, one result file each")
-    bench.add_argument("--methods", default="dscdan,kmeans", help="comma-separated methods")
+    bench.add_argument("--methods", default="dscdan,kmeans",
+                       help="comma-separated methods, each NAME or NAME@PRESET (a row of an "
+                       "ablation table, e.g. dscdan@convae)")
     bench.add_argument("--data", default=DEFAULT_DATA, help="comma-separated datasets")
     bench.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     bench.add_argument("--out", required=True, help="results folder (finished runs are kept)")
     bench.add_argument("--data-dir", help="folder holding the dataset files")
     bench.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="passed to every `deepclust fit`")
+    bench.add_argument("--pretrain-cache", metavar="DIR",
+                       help="share pretrained autoencoders between dec, idec, spectralnet and "
+                       "n2d runs of the same data and seed (their time is still counted)")
     bench.set_defaults(func=cmd_bench)
+
+    rep = sub.add_parser("report", help="write docs/BENCHMARKS.md from the result files")
+    rep.add_argument("--results", default="benchmarks",
+                     help="folder of result folders, one per data set (default benchmarks)")
+    rep.add_argument("--out", default="docs/BENCHMARKS.md", help="page to write")
+    rep.add_argument("--figures", default="docs/figures",
+                     help="folder of figures made by `deepclust tsne` (default docs/figures)")
+    rep.set_defaults(func=cmd_report)
+
+    tsne = sub.add_parser("tsne", help="t-SNE maps of pixels, codes and a model's embedding")
+    tsne.add_argument("--model", required=True, help="model.pt written by `deepclust fit`")
+    data_args(tsne, None)
+    tsne.add_argument("--out", required=True, help="PNG to write (a .json caption beside it)")
+    tsne.add_argument("--samples", type=int, default=3000, help="random samples (default 3000)")
+    tsne.add_argument("--seed", type=int, default=0, help="subsample and t-SNE seed")
+    tsne.set_defaults(func=cmd_tsne)
 
     ds = sub.add_parser("datasets", help="list the built-in datasets and where they are found")
     ds.add_argument("--data-dir", help="folder to look in first")

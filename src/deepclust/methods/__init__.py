@@ -9,13 +9,20 @@ from ..exceptions import DeepclustError
 from .base import BaseClusterer
 from .classical import KMeans, SpectralClustering
 from .dcfae import DCFAE
+from .dec import DEC, IDEC
 from .dscdan import DSCDAN
+from .n2d import N2D
+from .spectralnet import SpectralNet
 
 METHODS: dict[str, type[BaseClusterer]] = {
-    "dcfae": DCFAE,
     "dscdan": DSCDAN,
+    "dcfae": DCFAE,
     "kmeans": KMeans,
     "spectral": SpectralClustering,
+    "dec": DEC,
+    "idec": IDEC,
+    "spectralnet": SpectralNet,
+    "n2d": N2D,
 }
 
 
@@ -42,7 +49,6 @@ def make_method(name: str, **params: Any) -> BaseClusterer:
 
 
 __all__ = [
-    "DCFAE",
-    "DSCDAN",
-    "METHODS",
-    "BaseClusterer", "KMeans", "SpectralClustering", "get_method", "make_method"]
+    "DCFAE", "DEC", "DSCDAN", "IDEC", "METHODS", "N2D", "BaseClusterer", "KMeans",
+    "SpectralClustering", "SpectralNet", "get_method", "make_method",
+]

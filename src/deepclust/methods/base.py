@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -188,6 +191,27 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = getattr(self, "random_state", 0) is None
         return tags
+
+
+def with_defaults(init: Callable[..., None], **defaults: Any) -> Callable[..., None]:
+    """``init`` with other defaults for some keyword parameters, and the signature to say so
+    (scikit-learn reads parameters and their defaults from it): a variant of an estimator
+    (IDEC is DEC with ``w_rec=0.1``) without a copy of its ``__init__``."""
+    signature = inspect.signature(init)
+    signature = signature.replace(parameters=[
+        p.replace(default=defaults.pop(p.name)) if p.name in defaults else p
+        for p in signature.parameters.values()])
+    if defaults:
+        raise TypeError(f"{init.__qualname__} has no parameters {sorted(defaults)}.")
+
+    @functools.wraps(init)
+    def variant_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(*bound.args, **bound.kwargs)
+
+    variant_init.__signature__ = signature  # type: ignore[attr-defined]
+    return variant_init
 
 
 class EmbeddingMixin(TransformerMixin):

@@ -82,8 +82,11 @@ class DCFAE(DeepClusterer):
         size: the code resizes to 32×32; MLPs for vectors and smaller images such as 8×8
         digits), ``"conv"`` or ``"mlp"``.
     widths : channels of the encoder stages (each a stride-2 conv and a residual block),
-        reversed in the decoder (code: 64-128-256-512; ours: 32-64-128 for a CPU).
-        disc_widths: the image discriminator's stages (code: 32-64-512; ours: 32-64-128).
+        reversed in the decoder (code: 64-128-256-512; ours: 16-32-64 for a CPU: on 28×28
+        images and 2 cores one training step of encoder, decoder and discriminator runs at
+        about 550 images/s, against 140 with 32-64-128, so the CPU schedule's 1,300 batches
+        take 10 minutes, not 40). disc_widths: the image discriminator's stages (code:
+        32-64-512; ours: 16-32-64).
     residual : residual blocks after each conv (True, code and paper); False is the paper's
         ablation without the residual CNN. It has no effect on the MLP nets.
     mlp_hidden : hidden sizes of the MLP encoder, mirrored by the decoder; disc_hidden: those
@@ -159,8 +162,8 @@ class DCFAE(DeepClusterer):
         *,
         latent_dim: int = 50,
         architecture: str = "auto",
-        widths: tuple[int, ...] = (32, 64, 128),
-        disc_widths: tuple[int, ...] = (32, 64, 128),
+        widths: tuple[int, ...] = (16, 32, 64),
+        disc_widths: tuple[int, ...] = (16, 32, 64),
         residual: bool = True,
         mlp_hidden: tuple[int, ...] = (256, 256, 512),
         disc_hidden: tuple[int, ...] = (256, 256),
@@ -342,9 +345,8 @@ class DCFAE(DeepClusterer):
         if self.augment and not image:
             raise DeepclustError("augment=True shifts and rotates images; these samples are "
                                  f"vectors of shape {self.input_shape_}.")
-        for name, low in (("batch_size", 2), ("latent_dim", 1), ("n_init", 1)):
-            if getattr(self, name) < low:
-                raise DeepclustError(f"{name} must be >= {low}, got {getattr(self, name)}.")
+        self._check_at_least(2, "batch_size")
+        self._check_at_least(1, "latent_dim", "n_init")
         for name in ("w_rec", "w_kl", "w_gan", "w_cluster", "label_noise", "grouper_dropout"):
             if not getattr(self, name) >= 0:
                 raise DeepclustError(f"{name} must be >= 0, got {getattr(self, name)}.")

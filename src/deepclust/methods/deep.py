@@ -71,13 +71,15 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
     def _stage(self, name: str, epochs: int | str, n: int, batch_size: int,
                rng: np.random.Generator, resume: bool, stateful: Mapping[str, Any],
                step: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
-               embed: Callable[[Tensor], Tensor]) -> None:
-        """One training stage: ``run_epochs`` with this stage's checkpoint file, and per-epoch
-        scores of k-means on ``embed(X)`` when labels are watched."""
+               embed: Callable[[Tensor], Tensor], checkpoint: Path | None = None) -> None:
+        """One training stage: ``run_epochs`` with this stage's checkpoint file (``checkpoint``,
+        else one in ``checkpoint_dir``), and per-epoch scores of k-means on ``embed(X)`` when
+        labels are watched."""
         if epochs == "auto":
             epochs = math.ceil(self.auto_batches[name] / math.ceil(n / batch_size))
         monitor = None if watch is None else lambda epoch: self._scores(*watch, embed)
-        ckpt = Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir else None
+        ckpt = checkpoint or (Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir
+                              else None)
         self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size, epochs=epochs,
                                     rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
                                     resume=resume, on_epoch_end=monitor, verbose=self.verbose)
@@ -119,6 +121,11 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
             centres = self._fit_centres(embedding, int(rng.integers(2**31 - 1)), n_init)
         self.cluster_centers_ = centres.astype(np.float32)
         self.labels_ = self._assign(X_t, embedding)
+        self._end_fit(y)
+
+    def _end_fit(self, y: np.ndarray | None) -> None:
+        """After ``labels_`` is set: their scores into the history; the fit's device is
+        forgotten (a loaded model runs where it is put)."""
         if y is not None and self.history_:
             self.history_[-1].update(evaluate(y, self.labels_))
         del self.device_
@@ -145,6 +152,12 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                 raise DeepclustError(
                     f"{stage}_epochs must be 'auto' or an integer >= 0, got {value!r}.")
 
+    def _check_at_least(self, low: int, *names: str) -> None:
+        """Each integer parameter in ``names`` must be at least ``low``."""
+        for name in names:
+            if getattr(self, name) < low:
+                raise DeepclustError(f"{name} must be >= {low}, got {getattr(self, name)}.")
+
     def _check_choices(self, choices: Mapping[str, tuple[str, ...]]) -> None:
         """Each parameter named in ``choices`` must be one of its allowed values."""
         for name, allowed in choices.items():
@@ -153,6 +166,11 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                     f"{name} must be one of {allowed}, got {getattr(self, name)!r}.")
 
     # --- inference --------------------------------------------------------------------------
+    def encode(self, X: Any) -> np.ndarray:
+        """The autoencoder's codes (mu) of ``X``: the representation the method's own
+        clustering part (spectral network, grouper, centres) starts from."""
+        return self._encode(self._to_tensor(self._check_new(X))).cpu().numpy()
+
     def _to_tensor(self, X: np.ndarray) -> Tensor:
         lo, hi = self.data_range_
         return torch.from_numpy(np.clip((X - lo) / (hi - lo), 0.0, 1.0).astype(np.float32))

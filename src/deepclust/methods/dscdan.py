@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ..exceptions import DeepclustError
-from ..graph import knn_affinity, orthonorm_weights
+from ..graph import knn_affinity
 from ..losses import (
     jsd_mi_loss,
     kl_mixture,
@@ -38,12 +38,12 @@ from ..losses import (
 from ..nets import (
     GlobalCritic,
     LocalCritic,
-    SpectralHead,
     build_autoencoder,
     conv_config,
     noisy_transform,
 )
 from .deep import DeepClusterer
+from .spectral_stage import SpectralStageMixin
 
 # Ablation rows of the paper's Table 4; "full" is DSCDAN itself. MI is global + local (paper
 # Eq. 10) with the KL prior term, RS the noisy reconstruction and relative loss, SN the spectral
@@ -68,7 +68,7 @@ SCHEDULES: dict[str, dict[str, Any]] = {
 }
 
 
-class DSCDAN(DeepClusterer):
+class DSCDAN(SpectralStageMixin, DeepClusterer):
     """Deep spectral clustering with a dual autoencoder (Yang et al., CVPR 2019).
 
     Source tags: paper = the CVPR paper; code = the official TF1 code; spec = the recommended
@@ -247,11 +247,7 @@ class DSCDAN(DeepClusterer):
                     {**ae, "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, False),
                     watch, embed=lambda z: z)
         if self.spectral:
-            codes = self._encode(X_t)
-            opt = torch.optim.Adam(self.head_.parameters(), lr=self.lr)
-            self._stage("spectral", self.spectral_epochs, len(X), self.spectral_batch_size, rng,
-                        resume, {"head": self.head_, "opt": opt},
-                        lambda idx: self._spectral_step(codes[idx], opt), watch, self._head_out)
+            self._spectral_stage(X_t, rng, resume, watch)
             opt = torch.optim.Adam([*ae_params, *self.head_.parameters(), self.means_],
                                    lr=self.lr)
             self._stage("joint", self.joint_epochs, len(X), self.spectral_batch_size, rng, resume,
@@ -259,25 +255,13 @@ class DSCDAN(DeepClusterer):
                          "opt": opt},
                         lambda idx: self._ae_step(X_t[idx], critics, opt, True), watch,
                         self._head_out)
-            with torch.no_grad():  # W_o from the whole data set, so that Yᵀ Y / n = I
-                self.head_.ortho_weights.copy_(
-                    orthonorm_weights(self._head_out(self._encode(X_t))))
+            self._store_ortho_weights(X_t)
         del self.means_
         self._finish(X_t, y, rng, n_init=10, kmeans=self.assign == "kmeans")  # spec §E.6
 
     def _ae_step(self, x, critics, opt, joint):
         self._set_mode(train=True)
         return self._step(opt, self._terms(x.to(self.device_), critics, joint))
-
-    def _spectral_step(self, z, opt):
-        self.head_.train()
-        W = knn_affinity(z, self.n_neighbors, self.affinity_scale)
-        loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)
-        return self._step(opt, {"loss": loss, "spectral": loss})
-
-    def _head_out(self, z: Tensor) -> Tensor:
-        """Ỹ, the spectral network's output before orthonormalisation."""
-        return self.head_(z).y_tilde
 
     # --- modules ---------------------------------------------------------------------------------
     def _build_modules(self) -> dict[str, nn.Module]:
@@ -287,8 +271,7 @@ class DSCDAN(DeepClusterer):
                                               config=config, hidden=tuple(self.mlp_hidden))
         modules = {"encoder_": self.encoder or encoder, "decoder_": self.decoder or decoder}
         if self.spectral:
-            modules["head_"] = SpectralHead(self.latent_dim, self.n_clusters_,
-                                            tuple(self.spectral_hidden))
+            modules["head_"] = self._spectral_head()
         return modules
 
     def _build_critics(self) -> nn.ModuleDict:
@@ -309,9 +292,7 @@ class DSCDAN(DeepClusterer):
                              "assign": ("kmeans", "argmax")})
         if self.assign == "argmax" and not self.spectral:
             raise DeepclustError("assign='argmax' needs the spectral network (spectral=True).")
-        for name in ("batch_size", "spectral_batch_size", "latent_dim", "n_neighbors"):
-            if getattr(self, name) < 1:
-                raise DeepclustError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        self._check_at_least(1, "batch_size", "spectral_batch_size", "latent_dim", "n_neighbors")
 
     # --- inference -------------------------------------------------------------------------------
     @torch.no_grad()

@@ -1,7 +1,9 @@
 """Networks: DSCDAN's conv and MLP autoencoders, MI critics and spectral head; DCFAE's residual
-encoder, decoder, discriminators and dense grouper. Pure modules: no data or estimator logic."""
+encoder, decoder, discriminators and dense grouper; DEC's clustering layer. Pure modules: no
+data or estimator logic."""
 
 from .autoencoder import build_autoencoder
+from .clustering import ClusteringLayer
 from .conv import ConvConfig, ConvDecoder, ConvEncoder, conv_config
 from .critics import GlobalCritic, LocalCritic
 from .layers import keras_init_, make_activation, mlp
@@ -11,6 +13,7 @@ from .spectral import SpectralHead, SpectralOutput
 from .vae import EncoderOutput, VAEHead, noisy_transform
 
 __all__ = [
+    "ClusteringLayer",
     "ConvConfig",
     "ConvDecoder",
     "ConvEncoder",

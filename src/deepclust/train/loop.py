@@ -101,9 +101,9 @@ def run_epochs(
                 bar.update()
             record = {"stage": stage, "epoch": epoch + 1}
             record.update({name: total / n_samples for name, total in sums.items()})
+            record["seconds"] = time.perf_counter() - tic  # training only, not the monitor
             if on_epoch_end is not None:
                 record.update(on_epoch_end(epoch))
-            record["seconds"] = time.perf_counter() - tic
             history.append(record)
             bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4g}")
             done = epoch + 1 == epochs or (

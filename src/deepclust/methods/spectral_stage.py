@@ -1,0 +1,47 @@
+"""The SpectralNet stage DSCDAN and the SpectralNet baseline share: a spectral network trained
+on cached codes (kNN Gaussian affinity per batch, orthonormalised output, spectral loss)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..graph import knn_affinity
+from ..losses import spectral_loss
+from ..nets import SpectralHead
+
+
+class SpectralStageMixin:
+    """For a ``DeepClusterer`` with ``n_neighbors``, ``affinity_scale``, ``spectral_hidden``,
+    ``spectral_epochs``, ``spectral_batch_size`` and ``lr``; the network is ``head_``."""
+
+    def _spectral_head(self) -> SpectralHead:
+        return SpectralHead(self.latent_dim, self.n_clusters_, tuple(self.spectral_hidden))
+
+    def _spectral_stage(self, X_t: Tensor, rng: np.random.Generator, resume: bool,
+                        watch: Any) -> None:
+        """The stage ``spectral``: no image passes the encoder, the codes are computed once."""
+        codes = self._encode(X_t)
+        opt = torch.optim.Adam(self.head_.parameters(), lr=self.lr)
+        self._stage("spectral", self.spectral_epochs, len(X_t), self.spectral_batch_size, rng,
+                    resume, {"head": self.head_, "opt": opt},
+                    lambda idx: self._spectral_step(codes[idx], opt), watch, self._head_out)
+
+    def _spectral_step(self, z: Tensor, opt: torch.optim.Optimizer) -> dict[str, Tensor]:
+        self.head_.train()
+        W = knn_affinity(z, self.n_neighbors, self.affinity_scale)  # Gaussian kNN graph
+        loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)  # Σ W_ij ||y_i - y_j||²
+        return self._step(opt, {"loss": loss, "spectral": loss})
+
+    def _head_out(self, z: Tensor) -> Tensor:
+        """Ỹ, the spectral network's output before orthonormalisation."""
+        return self.head_(z).y_tilde
+
+    def _store_ortho_weights(self, X_t: Tensor) -> None:
+        """W_o from the whole data set, so that Yᵀ Y / n = I on it and ``predict`` embeds new
+        samples with the same map."""
+        self.head_.eval()
+        self.head_.update_ortho_weights(self._encode(X_t))
