@@ -118,8 +118,8 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     figs = tmp_path / "docs" / "figures"
     figs.mkdir(parents=True)
     (figs / "tsne.png").write_bytes(b"png")
-    save_json({"title": "t-SNE", "caption": "Maps.", "command": "deepclust tsne", "seconds": 3},
-              figs / "tsne.json")
+    save_json({"title": "t-SNE", "caption": "Maps.", "command": "deepclust tsne", "seconds": 3,
+               "model_command": "deepclust fit --data x"}, figs / "tsne.json")
     page = tmp_path / "docs" / "BENCHMARKS.md"
     args = ["report", "--results", str(res), "--out", str(page), "--figures", str(figs)]
     assert main(args) == 0
@@ -128,6 +128,7 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     assert "## DSCDAN ablation (Table 4)" in text and "| mnist-test | dscdan@convae | 1 |" in text
     assert "| mnist-test | dscdan | 2 | pretrain 50 | 5.0 |" in text  # 100 samples / 2 s
     assert "![t-SNE](figures/tsne.png)" in text and "Hand-written." in text
+    assert "The model came from `deepclust fit --data x`." in text
     assert "- `deepclust fit --method kmeans`" in text
     assert main(args) == 0 and page.read_text() == text  # twice: nothing changes
     assert main(["report", "--results", str(tmp_path / "none"), "--out", str(page)]) == 1
@@ -143,6 +144,7 @@ def test_tsne_maps_a_fitted_model(tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
     meta = json.loads(png.with_suffix(".json").read_text())
     assert "raw pixels, autoencoder codes, DEC embedding" in meta["caption"]
+    assert meta["model_command"].startswith("deepclust fit --method dec")
     assert main(["fit", "--method", "spectral", "--out", str(tmp_path / "sc"), "-q"]) == 0
     assert main(["tsne", "--model", str(tmp_path / "sc" / "model.pt"), "--data", "digits",
                  "--out", str(tmp_path / "x.png")]) == 1

@@ -208,6 +208,9 @@ def cmd_tsne(args: argparse.Namespace) -> None:
                    f"Fig. 6). Model: {name}.",
         "seconds": time.perf_counter() - tic, "n_samples": len(idx), "seed": args.seed,
     }
+    fit_result = Path(args.model).with_name("result.json")  # written by `deepclust fit`
+    if fit_result.is_file():
+        meta["model_command"] = json.loads(fit_result.read_text()).get("command")
     save_json(meta, out.with_suffix(".json"))
     print(f"-> {out}")
 

@@ -54,8 +54,10 @@ def _figures(figures: Path, page_dir: Path) -> str:
         image = meta_path.with_suffix(".png")
         if image.exists():
             rel = os.path.relpath(image, page_dir)
+            made = (f" The model came from `{meta['model_command']}`."
+                    if meta.get("model_command") else "")
             text += (f"![{meta['title']}]({rel})\n\n{meta['caption']}\n\nCommand: "
-                     f"`{meta['command']}` ({meta['seconds']:.0f} s).\n\n")
+                     f"`{meta['command']}` ({meta['seconds']:.0f} s).{made}\n\n")
     return text
 
 
