@@ -15,6 +15,13 @@ def _flat(X: np.ndarray) -> np.ndarray:
     return X.reshape(len(X), -1)
 
 
+def knn_vote(fit_X: np.ndarray, labels: np.ndarray, X: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """The majority label of each row of ``X`` among its ``n_neighbors`` nearest rows of
+    ``fit_X``: ``predict`` for methods without an out-of-sample map."""
+    knn = KNeighborsClassifier(min(n_neighbors, len(fit_X)))
+    return knn.fit(fit_X, labels).predict(X).astype(np.int64)
+
+
 class KMeans(EmbeddingMixin, BaseClusterer):
     """k-means on the raw features (scikit-learn's, k-means++ with ``n_init`` restarts).
 
@@ -72,5 +79,4 @@ class SpectralClustering(BaseClusterer):
         self.fit_X_ = _flat(X)
 
     def _predict(self, X):
-        knn = KNeighborsClassifier(min(self.n_neighbors, len(self.fit_X_)))
-        return knn.fit(self.fit_X_, self.labels_).predict(_flat(X)).astype(np.int64)
+        return knn_vote(self.fit_X_, self.labels_, _flat(X), self.n_neighbors)

@@ -146,7 +146,7 @@ class DEC(AutoencoderClusterer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._check_at_least(1, "batch_size", "latent_dim", "n_init")
+        self._check_at_least(1, "n_init")
         for name, value in (("alpha", self.alpha), ("lr", self.lr)):
             if not value > 0:
                 raise DeepclustError(f"{name} must be > 0, got {value}.")

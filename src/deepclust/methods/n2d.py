@@ -16,12 +16,12 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import KNeighborsClassifier
 from torch import Tensor
 
 from ..exceptions import DeepclustError
 from ..nets.mlp import DEC_HIDDEN
 from .autoencoder import AutoencoderClusterer
+from .classical import knn_vote
 
 PREDICT_NEIGHBORS = 10  # ours: the vote of ``predict``
 
@@ -101,12 +101,11 @@ class N2D(AutoencoderClusterer):
         self._end_fit(y)
 
     def _assign(self, X_t: Tensor, embedding: np.ndarray) -> np.ndarray:
-        knn = KNeighborsClassifier(min(PREDICT_NEIGHBORS, len(self.fit_codes_)))
-        return knn.fit(self.fit_codes_, self.labels_).predict(embedding).astype(np.int64)
+        return knn_vote(self.fit_codes_, self.labels_, embedding, PREDICT_NEIGHBORS)
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._check_at_least(1, "batch_size", "latent_dim", "umap_neighbors")
+        self._check_at_least(1, "umap_neighbors")
         if self.umap_dim is not None and self.umap_dim < 1:
             raise DeepclustError(f"umap_dim must be None or >= 1, got {self.umap_dim}.")
 

@@ -98,7 +98,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._check_at_least(1, "batch_size", "spectral_batch_size", "latent_dim", "n_neighbors")
+        self._check_at_least(1, "spectral_batch_size", "n_neighbors")
 
     @torch.no_grad()
     def _embed(self, X_t: Tensor) -> np.ndarray:
