@@ -105,7 +105,8 @@ def test_paper_scores_for_presets_and_proxies():
 def _fake(method, data, seed, acc, stages=(("pretrain", 2.0),)):
     return {"method": method, "data": data, "seed": seed, "n_samples": 100, "wall_seconds": 5.0,
             "peak_memory_mb": 50.0, "metrics": {"acc": acc, "nmi": acc, "ari": acc},
-            "environment": {"threads": 2}, "command": f"deepclust fit --method {method}",
+            "environment": {"threads": 2},
+            "command": f"deepclust fit --method {method} --seed {seed} --out OUT",
             "history": [{"stage": s, "epoch": 1, "seconds": sec} for s, sec in stages]}
 
 
@@ -129,7 +130,8 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     assert "| mnist-test | dscdan | 2 | pretrain 50 | 5.0 |" in text  # 100 samples / 2 s
     assert "![t-SNE](figures/tsne.png)" in text and "Hand-written." in text
     assert "The model came from `deepclust fit --data x`." in text
-    assert "- `deepclust fit --method kmeans`" in text
+    assert "- `deepclust fit --method kmeans --seed S --out OUT` for S in 0\n" in text
+    assert "- `deepclust fit --method dscdan --seed S --out OUT` for S in 0, 1\n" in text
     assert main(args) == 0 and page.read_text() == text  # twice: nothing changes
     assert main(["report", "--results", str(tmp_path / "none"), "--out", str(page)]) == 1
     assert "does not exist" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,20 @@ def build_report(results_dir: str | Path, page: str | Path,
     notes = results_dir / NOTES_FILE
     if notes.exists():
         parts += [notes.read_text().rstrip() + "\n\n"]
-    commands = sorted({r["command"] for r in results})
     parts += ["## Machine\n\n", _environments(results), "\n## Commands\n\nEach result file "
-              "came from one of these (`deepclust bench` runs them, one child process per "
-              "seed):\n\n", "".join(f"- `{c}`\n" for c in commands)]
+              "came from one of these, with `S` the seed (`deepclust bench` runs them, one "
+              "child process per seed):\n\n", _commands(results)]
     return "".join(parts)
+
+
+def _commands(results: list[dict[str, Any]]) -> str:
+    """One line per command, its ``--seed N`` written ``--seed S`` and the seeds listed."""
+    seeds: dict[str, set[int]] = {}
+    for r in results:
+        command = re.sub(r"--seed \d+", "--seed S", r["command"])
+        seeds.setdefault(command, set()).add(r["seed"])
+    return "".join(f"- `{c}` for S in {', '.join(map(str, sorted(seeds[c])))}\n"
+                   for c in sorted(seeds))
 
 
 def write_report(results_dir: str | Path = "benchmarks", page: str | Path = "docs/BENCHMARKS.md",
