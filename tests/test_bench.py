@@ -115,6 +115,8 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     for r in (_fake("dscdan", "mnist-test", 0, 0.7), _fake("dscdan", "mnist-test", 1, 0.8),
               _fake("dscdan@convae", "mnist-test", 0, 0.5), _fake("kmeans", "usps", 0, 0.6)):
         save_json(r, result_path(res / r["data"], r["method"], r["data"], r["seed"]))
+    wine = _fake("dcfae", "wine", 0, 0.9)
+    save_json(wine, result_path(res / "vectors", "dcfae", "wine", 0))
     (res / "NOTES.md").write_text("## Reading the gaps\n\nHand-written.\n")
     figs = tmp_path / "docs" / "figures"
     figs.mkdir(parents=True)
@@ -126,6 +128,9 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     assert main(args) == 0
     text = page.read_text()
     assert "| mnist-test | dscdan | 2 | 0.750 ± 0.050 |" in text
+    quality, vectors = text.split("## Feature vectors")[0], text.split("## Feature vectors")[1]
+    assert "| wine | dcfae | 1 | 0.900" in vectors.split("## Speed")[0]
+    assert "wine" not in quality  # the vector sets have their own table
     assert "## DSCDAN ablation (Table 4)" in text and "| mnist-test | dscdan@convae | 1 |" in text
     assert "| mnist-test | dscdan | 2 | pretrain 50 | 5.0 |" in text  # 100 samples / 2 s
     assert "![t-SNE](figures/tsne.png)" in text and "Hand-written." in text

@@ -146,7 +146,8 @@ def test_preset_names_are_checked():
 def test_data_outside_unit_range_is_rescaled(blobs):
     X = blobs[0][:90] * 50 - 20
     model = DSCDAN(3, **SMALL).fit(X)
-    assert model.data_range_[0] == pytest.approx(X.min())
+    assert model.scaling_ == "standard"  # vectors: standardised, linear decoder
+    assert DSCDAN(3, scaling="unit", **SMALL).fit(X).scaling_ == "unit"
     assert np.array_equal(model.predict(X), model.labels_)
 
 

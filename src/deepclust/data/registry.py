@@ -19,6 +19,7 @@ import pooch
 from ..exceptions import DataError
 from .dataset import Dataset
 from .formats import read_idx, read_usps
+from .synthetic import GENERATOR_SEED, _read_blobs, _read_topics, _read_wine
 
 
 class RemoteFile(NamedTuple):
@@ -120,6 +121,7 @@ class Builtin:
     n_classes: int
     files: tuple[str, ...]
     read: Callable[[Sequence[Path]], tuple[np.ndarray, np.ndarray]]
+    made: str = "bundled with scikit-learn"  # where a set without files comes from
 
 
 def _idx_files(folder: str, *splits: str) -> tuple[str, ...]:
@@ -130,6 +132,7 @@ def _idx_files(folder: str, *splits: str) -> tuple[str, ...]:
     )
 
 
+_SYNTHETIC = f"made on the spot (deepclust.data.synthetic, generator seed {GENERATOR_SEED})"
 BUILTINS: dict[str, Builtin] = {
     "digits": Builtin(1797, (1, 8, 8), 10, (), _read_digits),
     "mnist": Builtin(70000, (1, 28, 28), 10, _idx_files("mnist", "train", "t10k"), _read_idx_pairs),
@@ -141,6 +144,10 @@ BUILTINS: dict[str, Builtin] = {
         10000, (1, 28, 28), 10, _idx_files("fashion_mnist", "t10k"), _read_idx_pairs
     ),
     "usps": Builtin(9298, (1, 16, 16), 10, ("usps/zip.train.gz", "usps/zip.test.gz"), _read_usps),
+    # feature vectors, made from a fixed seed (data/synthetic.py) or shipped with scikit-learn
+    "topics": Builtin(6000, (2000,), 20, (), _read_topics, _SYNTHETIC),
+    "blobs": Builtin(6000, (200,), 30, (), _read_blobs, _SYNTHETIC),
+    "wine": Builtin(178, (13,), 3, (), _read_wine),
 }
 
 
@@ -216,7 +223,7 @@ def load_builtin(
 
 def _location(spec: Builtin, roots: Sequence[Path]) -> str:
     if not spec.files:
-        return "bundled with scikit-learn"
+        return spec.made
     found = [_find(relpath, roots) for relpath in spec.files]
     if all(found):
         return ", ".join(sorted({str(path.parent) for path in found if path is not None}))

@@ -56,14 +56,18 @@ def median_scale(Z: Tensor, nbr: int = 2) -> float:
     return float(_median_scale(pairwise_sq_dists(Z.detach()), nbr))
 
 
-def knn_affinity(Z: Tensor, n_neighbors: int = 3, scale: float | None = None) -> Tensor:
+def knn_affinity(Z: Tensor, n_neighbors: int = 3, scale: float | str | None = None) -> Tensor:
     """Dense symmetric kNN Gaussian affinity of a batch ``Z`` (m, d), shape (m, m).
 
     ``W_ij = exp(-||z_i - z_j||² / (2σ²))`` if ``j`` is among the ``n_neighbors`` nearest
     *genuine* (non-self) neighbours of ``i`` (paper §4.3: k = 3), else 0; then
     ``W = (W + Wᵀ)/2`` (SpectralNet), so a row may hold more than k non-zeros (a point chosen by
     many others) while the matrix holds at most 2·k·m. The diagonal is 0. ``σ = scale``, or when
-    None the per-batch ``median_scale(Z, nbr=2)`` (method-spec §E.5).
+    None the per-batch ``median_scale(Z, nbr=2)`` (method-spec §E.5). ``scale="local"``: the
+    self-tuning kernel ``exp(-||z_i - z_j||² / (2σ_i σ_j))`` with σ_i the distance from z_i to
+    its k-th neighbour (Zelnik-Manor & Perona 2004; SpectralNet's package): sparse regions
+    and outliers keep edges of usable weight where one global σ cuts them off, leaving
+    near-isolated islands that spectral embeddings pick out instead of the clusters.
 
     Duplicated points are neighbours like any other (distance 0, weight 1). With m <= k every
     other point is a neighbour. Differentiable in ``Z`` through the weights (not through the
@@ -73,12 +77,17 @@ def knn_affinity(Z: Tensor, n_neighbors: int = 3, scale: float | None = None) ->
         raise ValueError(f"knn_affinity needs a (m, d) batch with m >= 2, got {tuple(Z.shape)}.")
     if n_neighbors < 1:
         raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}.")
-    if scale is not None and not scale > 0:
-        raise ValueError(f"scale (σ) must be positive, got {scale}.")
+    if scale is not None and scale != "local" and not (
+            isinstance(scale, int | float) and scale > 0):
+        raise ValueError(f"scale (σ) must be positive, None or 'local', got {scale!r}.")
     D2 = pairwise_sq_dists(Z)
     k = min(n_neighbors, Z.shape[0] - 1)
     d2_knn, idx = _nonself_nearest(D2, k)
-    if scale is None:
+    if scale == "local":
+        sigma = d2_knn[:, -1].detach().sqrt()
+        sigma = sigma.clamp_min(sigma.max() * 1e-6 + 1e-12)  # duplicates: a tiny positive σ_i
+        sigma2 = sigma[:, None] * sigma[idx]  # σ_i σ_j for each kept neighbour j of i
+    elif scale is None:
         sigma2 = _median_scale(D2, nbr=2).pow(2)
     else:
         sigma2 = torch.tensor(float(scale) ** 2, dtype=Z.dtype, device=Z.device)

@@ -7,7 +7,7 @@ from .kl import kl_mixture, kl_normal, kl_to_uniform
 from .mi import jsd_mi_loss, shuffle_batch
 from .reconstruction import bce_reconstruction, reconstruction_loss, relative_reconstruction_loss
 from .self_training import kl_self_training, target_distribution
-from .similarity import pairwise_cross_entropy, student_t_similarity
+from .similarity import pairwise_cross_entropy, perplexity_similarity, student_t_similarity
 from .spectral import spectral_loss
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "kl_self_training",
     "kl_to_uniform",
     "pairwise_cross_entropy",
+    "perplexity_similarity",
     "reconstruction_loss",
     "relative_reconstruction_loss",
     "shuffle_batch",

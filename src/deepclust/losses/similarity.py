@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -28,6 +30,37 @@ def student_t_similarity(H: Tensor, dof: float, include_diagonal: bool = False) 
     off_diagonal = 1 - torch.eye(H.shape[0], dtype=T.dtype, device=T.device)
     T = T * off_diagonal
     return (T / T.sum()).clamp(PROB_FLOOR, 1) * off_diagonal
+
+
+@torch.no_grad()
+def perplexity_similarity(H: Tensor, perplexity: float, n_iter: int = 50) -> Tensor:
+    """t-SNE's input similarities on the batch H (B, d), as parametric t-SNE (van der Maaten,
+    AISTATS 2009) computes them per batch: ``P_j|i ∝ exp(-β_i ||h_i - h_j||²)`` with each β_i
+    found by bisection so that P_·|i has the given perplexity (``2^entropy``, capped at B - 1),
+    then ``P = (P_j|i + P_i|j) / 2B``; shape (B, B), symmetric, zero diagonal, summing to 1.
+
+    Calibrated per point, P does not depend on the scale of H, where a Student-t kernel of
+    fixed width does (DCFAE's P). No gradient flows through it.
+    """
+    B = H.shape[0]
+    if B < 3:
+        raise ValueError(f"perplexity_similarity needs a batch of at least 3, got {B}.")
+    if not perplexity > 1:
+        raise ValueError(f"perplexity must be > 1, got {perplexity}.")
+    D = pairwise_sq_dists(H.detach()).double()
+    self_mask = torch.eye(B, dtype=torch.bool, device=H.device)
+    D = D / D.masked_fill(self_mask, 0).sum(1, keepdim=True).clamp_min(1e-12) * (B - 1)
+    target = math.log(min(perplexity, B - 1))
+    lo = torch.full((B, 1), -30.0, dtype=D.dtype, device=D.device)  # log β_i, bisected
+    hi = torch.full_like(lo, 30.0)
+    for _ in range(n_iter):
+        mid = (lo + hi) / 2
+        logp = torch.log_softmax((-mid.exp() * D).masked_fill(self_mask, -math.inf), dim=1)
+        entropy = -(logp.exp() * logp.masked_fill(self_mask, 0)).sum(1, keepdim=True)
+        wide = entropy > target  # too many neighbours: sharpen (larger β)
+        lo, hi = torch.where(wide, mid, lo), torch.where(wide, hi, mid)
+    cond = torch.softmax((-((lo + hi) / 2).exp() * D).masked_fill(self_mask, -math.inf), dim=1)
+    return ((cond + cond.T) / (2 * B)).to(H.dtype)
 
 
 def pairwise_cross_entropy(P: Tensor, Q: Tensor) -> Tensor:

@@ -23,7 +23,8 @@ from ..nets import build_autoencoder, conv_config
 from .deep import DeepClusterer
 
 #: the parameters that fix a pretraining (with the data and the seed): the cache key
-AE_PARAMS = ("latent_dim", "architecture", "mlp_hidden", "pretrain_epochs", "batch_size", "lr")
+AE_PARAMS = ("latent_dim", "architecture", "scaling", "mlp_hidden", "pretrain_epochs", "batch_size",
+             "lr")
 
 
 class AutoencoderClusterer(DeepClusterer):
@@ -53,7 +54,7 @@ class AutoencoderClusterer(DeepClusterer):
     def _ae_step(self, x: Tensor, opt: torch.optim.Optimizer) -> dict[str, Tensor]:
         self._set_mode(train=True)
         x = x.to(self.device_)
-        rec = reconstruction_loss(x, self.decoder_(self.encoder_(x).mu))  # ||x - g(f(x))||²
+        rec = reconstruction_loss(x, self._decode(self.encoder_(x).mu))  # ||x - g(f(x))||²
         return self._step(opt, {"loss": rec, "rec": rec})
 
     def _cache_file(self, X_t: Tensor) -> Path | None:

@@ -33,6 +33,8 @@ from ..losses import (
     generator_loss,
     kl_normal,
     pairwise_cross_entropy,
+    perplexity_similarity,
+    reconstruction_loss,
     student_t_similarity,
 )
 from ..nets import (
@@ -46,7 +48,7 @@ from ..nets import (
     noisy_transform,
 )
 from ..nets.autoencoder import MIN_CONV_SIZE
-from .deep import DeepClusterer
+from .deep import DEEP_FITTED, DeepClusterer
 
 # Ablations of the paper (FAE, residual CNN, DDNN; the table's values were not retrievable):
 # each row removes one part from "full", DCFAE itself.
@@ -81,6 +83,10 @@ class DCFAE(DeepClusterer):
     architecture : ``"auto"`` (residual convs for images of at least 16×16, taken at their own
         size: the code resizes to 32×32; MLPs for vectors and smaller images such as 8×8
         digits), ``"conv"`` or ``"mlp"``.
+    scaling : how the input is scaled and reconstructed, ``"auto"``, ``"unit"`` or
+        ``"standard"`` (ours; see ``methods.deep.choose_scaling``): ``"auto"`` keeps images
+        in [0, 1] with the sigmoid decoder and pixel BCE (code) and standardises feature
+        vectors with a linear decoder and squared error. The choice made is ``scaling_``.
     widths : channels of the encoder stages (each a stride-2 conv and a residual block),
         reversed in the decoder (code: 64-128-256-512; ours: 16-32-64 for a CPU: on 28×28
         images and 2 cores one training step of encoder, decoder and discriminator runs at
@@ -96,9 +102,15 @@ class DCFAE(DeepClusterer):
         grouper_dropout: 0 (spec §E.12: the code's 0.3 dropout and L2 are inert as run).
     w_rec, w_kl, w_gan, w_cluster : weights of the pixel BCE reconstruction, the KL to
         N(0, I), the generator term and the clustering loss L_c (code: 1, 1, 100, 10; ours:
-        1, 0.1, 1, 10, see "CPU defaults" below). w_gan=0 drops the discriminator (the
-        ablation "vae").
+        1, "auto", 1, 10, see "CPU defaults" and "Feature vectors" below). w_gan=0 drops the
+        discriminator (the ablation "vae").
     label_noise : the discriminator's targets get ``label_noise``·U(0, 1) added (0.05, code).
+    p_kernel : how P is made from mu, ``"auto"`` (below), ``"student-t"`` (code: a Student-t
+        kernel of ``dof_p`` degrees of freedom and fixed width) or ``"perplexity"`` (ours:
+        t-SNE's Gaussian with a width calibrated per point to ``perplexity`` neighbours within
+        the batch, as parametric t-SNE; scale-free: it does not depend on how far apart the
+        codes lie).
+    perplexity : the effective number of neighbours of each point in P (10; ours).
     dof_p, dof_q : Student-t degrees of freedom of P on mu and Q on f(mu) (code: 100 and 1;
         ours: dof_p = 10, below). detach_p: P is a fixed target, no gradient (True, spec
         §E.10; the code: False). Self-similarities are left out of both (as t-SNE; the code
@@ -139,6 +151,14 @@ class DCFAE(DeepClusterer):
     0.5 or 2, latent_dim 10, w_kl 0.2 or batch 512 (two threads; defaults 0.876).
     ``preset(schedule="paper")`` restores the code's values.
 
+    Feature vectors (ours). ``"auto"`` gives w_kl = 0.1 and the Student-t P for images (the
+    values above) and w_kl = 0.01 with the perplexity P for standardised vectors. On 20-topic
+    tf-idf (seed 0; k-means 0.61 ACC): the image values 0.36, and k-means on mu after
+    pretraining 0.12 (the KL at 0.1 collapses the posterior: one cluster holds over 90 %),
+    0.79 with w_kl 0.01 and 0.81 with 0; the full method with w_kl 0.01 0.71 (Student-t P)
+    and 0.84 (perplexity P, whose width does not depend on the scale of the codes). The
+    values used are ``w_kl_`` and ``p_kernel_``.
+
     Attributes
     ----------
     labels_, cluster_centers_, history_, encoder_, decoder_, grouper_ : as the other deep
@@ -151,10 +171,12 @@ class DCFAE(DeepClusterer):
     # ``DCFAE.preset(variant, schedule, **params)``: an ablation on a schedule
     variants: ClassVar[dict[str, dict[str, Any]]] = VARIANTS
     schedules: ClassVar[dict[str, dict[str, Any]]] = SCHEDULES
-    _fitted_attrs: ClassVar[tuple[str, ...]] = (
-        "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_",
-        "grouper_",
-    )
+    _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "grouper_", "w_kl_", "p_kernel_")
+    # "auto" parameters by input kind (class docstring, "Feature vectors")
+    auto_params: ClassVar[dict[str, dict[str, Any]]] = {
+        "unit": {"w_kl": 0.1, "p_kernel": "student-t"},          # ours on digits, code
+        "standard": {"w_kl": 0.01, "p_kernel": "perplexity"},    # ours on tf-idf vectors
+    }
 
     def __init__(
         self,
@@ -162,6 +184,7 @@ class DCFAE(DeepClusterer):
         *,
         latent_dim: int = 50,
         architecture: str = "auto",
+        scaling: str = "auto",
         widths: tuple[int, ...] = (16, 32, 64),
         disc_widths: tuple[int, ...] = (16, 32, 64),
         residual: bool = True,
@@ -171,10 +194,12 @@ class DCFAE(DeepClusterer):
         grouper_hidden: tuple[int, ...] = (2048, 512, 512),
         grouper_dropout: float = 0.0,
         w_rec: float = 1.0,
-        w_kl: float = 0.1,
+        w_kl: float | str = "auto",
         w_gan: float = 1.0,
         w_cluster: float = 10.0,
         label_noise: float = 0.05,
+        p_kernel: str = "auto",
+        perplexity: float = 10.0,
         dof_p: float = 10.0,
         dof_q: float = 1.0,
         detach_p: bool = True,
@@ -194,6 +219,7 @@ class DCFAE(DeepClusterer):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.architecture = architecture
+        self.scaling = scaling
         self.widths = widths
         self.disc_widths = disc_widths
         self.residual = residual
@@ -207,6 +233,8 @@ class DCFAE(DeepClusterer):
         self.w_gan = w_gan
         self.w_cluster = w_cluster
         self.label_noise = label_noise
+        self.p_kernel = p_kernel
+        self.perplexity = perplexity
         self.dof_p = dof_p
         self.dof_q = dof_q
         self.detach_p = detach_p
@@ -228,20 +256,24 @@ class DCFAE(DeepClusterer):
         enc = self.encoder_(x)
         mu, logvar = enc.mu, enc.logvar
         z = noisy_transform(mu, logvar)                          # z = mu + e^(logvar/2)·ε
-        logits = self.decoder_.logits(z)                         # x̂ = sigmoid(logits)
-        t = {"rec": bce_reconstruction(x, logits)}               # pixel BCE, code
-        if self.w_kl:
+        logits = self.decoder_.logits(z)
+        x_rec = torch.sigmoid(logits) if self.scaling_ == "unit" else logits  # x̂ = g(z)
+        t = {"rec": bce_reconstruction(x, logits) if self.scaling_ == "unit"  # pixel BCE, code
+             else reconstruction_loss(x, x_rec)}  # ours: squared error on standardised vectors
+        if self.w_kl_:
             t["kl"] = kl_normal(mu, logvar)                      # KL(q(z|x) || N(0, I)), code
         D = self.discriminator_
         if D is not None:                                        # the GAN half of the FAE
-            fake = D(torch.sigmoid(logits))
+            fake = D(x_rec)
             t["gen"] = generator_loss(fake)                      # fool D: D(x̂) → 1, code
             t["disc"] = discriminator_loss(D(x), fake, self.label_noise)  # D's own loss, code
         if cluster:                                              # the DDNN f, paper + code
-            P = student_t_similarity(mu.detach() if self.detach_p else mu, self.dof_p)
+            h = mu.detach() if self.detach_p else mu
+            P = (perplexity_similarity(h, self.perplexity) if self.p_kernel_ == "perplexity"
+                 else student_t_similarity(h, self.dof_p))      # P on mu: ours / code
             Q = student_t_similarity(self.grouper_(mu), self.dof_q)
             t["cluster"] = pairwise_cross_entropy(P, Q)          # L_c = -Σ P log Q, code
-        weights = {"rec": self.w_rec, "kl": self.w_kl, "gen": self.w_gan,
+        weights = {"rec": self.w_rec, "kl": self.w_kl_, "gen": self.w_gan,
                    "cluster": self.w_cluster}                    # "disc" trains D only
         t["loss"] = sum(weights[name] * term for name, term in t.items() if name in weights)
         return t
@@ -336,7 +368,8 @@ class DCFAE(DeepClusterer):
     def _check_params(self) -> None:
         super()._check_params()
         self._check_choices({"architecture": ("auto", "conv", "mlp"),
-                             "assign": ("kmeans", "spectral")})
+                             "assign": ("kmeans", "spectral"),
+                             "p_kernel": ("auto", "student-t", "perplexity")})
         image = len(self.input_shape_) == 3
         if self.architecture == "conv" and not image:
             raise DeepclustError(
@@ -348,8 +381,12 @@ class DCFAE(DeepClusterer):
         self._check_at_least(2, "batch_size")
         self._check_at_least(1, "latent_dim", "n_init")
         for name in ("w_rec", "w_kl", "w_gan", "w_cluster", "label_noise", "grouper_dropout"):
-            if not getattr(self, name) >= 0:
+            if name == "w_kl" and self.w_kl == "auto":
+                continue
+            if isinstance(getattr(self, name), str) or not getattr(self, name) >= 0:
                 raise DeepclustError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        if not self.perplexity > 1:
+            raise DeepclustError(f"perplexity must be > 1, got {self.perplexity}.")
         for name in ("dof_p", "dof_q", "lr", "spectral_gamma"):
             if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise DeepclustError(f"{name} must be > 0, got {getattr(self, name)}.")

@@ -26,6 +26,7 @@ from ..nets import ClusteringLayer
 from ..nets.mlp import DEC_HIDDEN
 from .autoencoder import AutoencoderClusterer
 from .base import with_defaults
+from .deep import DEEP_FITTED
 
 
 class DEC(AutoencoderClusterer):
@@ -36,6 +37,8 @@ class DEC(AutoencoderClusterer):
     n_clusters : number of clusters K.
     latent_dim : code size (10, DEC/IDEC). architecture: ``"mlp"`` (DEC's d-500-500-2000-10),
         ``"conv"`` (DSCDAN's Table-2 convs) or ``"auto"`` (convs for images of at least 16×16).
+        scaling: input scaling, as :class:`DSCDAN` (``"auto"``: images in [0, 1], feature
+        vectors standardised with a linear decoder).
     mlp_hidden : hidden sizes of the MLP encoder, mirrored by the decoder (500-500-2000, DEC).
     alpha : degrees of freedom of the Student-t soft assignment (1, DEC).
     w_rec : weight γ of the reconstruction loss in the clustering stage (0 = DEC; 0.1, IDEC).
@@ -55,10 +58,7 @@ class DEC(AutoencoderClusterer):
     """
 
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 2000, "cluster": 500}
-    _fitted_attrs: ClassVar[tuple[str, ...]] = (
-        "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_",
-        "clusterer_",
-    )
+    _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "clusterer_")
 
     def __init__(
         self,
@@ -66,6 +66,7 @@ class DEC(AutoencoderClusterer):
         *,
         latent_dim: int = 10,
         architecture: str = "mlp",
+        scaling: str = "auto",
         mlp_hidden: tuple[int, ...] = DEC_HIDDEN,
         alpha: float = 1.0,
         w_rec: float = 0.0,
@@ -83,6 +84,7 @@ class DEC(AutoencoderClusterer):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.architecture = architecture
+        self.scaling = scaling
         self.mlp_hidden = mlp_hidden
         self.alpha = alpha
         self.w_rec = w_rec
@@ -103,7 +105,7 @@ class DEC(AutoencoderClusterer):
         q = self.clusterer_(z)                              # Student-t soft assignment, Eq. 1
         t = {"kl": kl_self_training(p, q)}                  # KL(P || Q), Eq. 2
         if self.w_rec:                                      # IDEC: L = L_r + γ L_c
-            t["rec"] = reconstruction_loss(x, self.decoder_(z))
+            t["rec"] = reconstruction_loss(x, self._decode(z))
         t["loss"] = t["kl"] + self.w_rec * t.get("rec", 0)
         return t
 

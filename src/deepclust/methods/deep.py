@@ -18,6 +18,42 @@ from ..train import resolve_device, run_epochs
 from .base import BaseClusterer, EmbeddingMixin
 
 MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
+MONITOR_POINTS = 50  # ours: at most this many scored epochs per stage (small data: many epochs)
+SCALINGS = ("auto", "unit", "standard")
+#: fitted attributes every deep method has (subclasses add their own modules)
+DEEP_FITTED = ("labels_", "cluster_centers_", "scaling_", "data_shift_", "data_scale_", "history_",
+               "encoder_", "decoder_")
+
+
+def choose_scaling(X: np.ndarray, scaling: str = "auto") -> tuple[str, np.ndarray, np.ndarray]:
+    """How the deep methods scale their input: ``(kind, shift, scale)`` with ``x' = (x -
+    shift) / scale``.
+
+    - ``"unit"``: into [0, 1] (kept as it is when already there, else min-max with one global
+      min and max), reconstructed through the decoder's sigmoid: images, and binary data.
+    - ``"standard"``: each feature centred, then one global scale so that the mean squared
+      deviation per feature is 1 (the geometry is kept: a translation and one factor),
+      reconstructed by the decoder's linear output with squared error: feature vectors.
+    - ``"auto"`` (ours): ``"unit"`` for images (C, H, W) and for vectors whose values are all
+      0 or 1, ``"standard"`` for other vectors. Reason: in [0, 1] a sparse tf-idf row carries
+      a squared norm of about 1, against about 100 for an MNIST image, so the reconstruction
+      term that keeps the codes informative is outweighed by the KL prior and the codes
+      collapse (DSCDAN 0.10 ACC on 20-topic tf-idf, k-means 0.61); standardised, every
+      feature vector carries its dimension in squared norm, as images carry theirs.
+    """
+    if scaling == "auto":
+        binary = X.ndim == 2 and bool(np.isin(X, (0, 1)).all())
+        scaling = "unit" if X.ndim > 2 or binary else "standard"
+    if scaling == "unit":
+        lo, hi = float(X.min()), float(X.max())
+        if lo >= 0 and hi <= 1:
+            lo, hi = 0.0, 1.0
+        return "unit", np.array([lo], np.float32), np.array([max(hi - lo, 1e-6)], np.float32)
+    shift = X.mean(0, keepdims=True)[0]
+    scale = float(np.sqrt(((X - shift) ** 2).mean()))
+    return "standard", shift.astype(np.float32), np.array([max(scale, 1e-6)], np.float32)
+
+
 _Self = TypeVar("_Self", bound="DeepClusterer")
 
 
@@ -36,6 +72,9 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
     #: parameter sets for ``preset``: rows of the paper's ablation table, and schedules
     variants: ClassVar[dict[str, dict[str, Any]]] = {}
     schedules: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: what each parameter named here is when left at "auto", by the input's ``scaling_``
+    #: ("unit": images, "standard": feature vectors); the value used is ``<name>_``
+    auto_params: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def preset(cls: type[_Self], variant: str = "full", schedule: str = "cpu",
@@ -53,11 +92,14 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         """Validate parameters, pick the device, scale ``X``, build the modules; return the
         training tensor and what the stages monitor (None without labels)."""
         self._check_params()
+        if self.scaling not in SCALINGS:
+            raise DeepclustError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}.")
         self.device_ = resolve_device(self.device)
-        lo, hi = float(X.min()), float(X.max())
-        # ours: the decoders end in a sigmoid, so data outside [0, 1] is min-max scaled
-        in_unit = lo >= 0 and hi <= 1
-        self.data_range_ = np.array([0, 1] if in_unit else [lo, max(hi, lo + 1e-6)], np.float32)
+        self.scaling_, self.data_shift_, self.data_scale_ = choose_scaling(X, self.scaling)
+        for name, value in self.auto_params.get(self.scaling_, {}).items():
+            given = getattr(self, name)
+            setattr(self, f"{name}_", value if isinstance(given, str) and given == "auto"
+                    else given)
         X_t = self._to_tensor(X)
         for name, module in self._build_modules().items():
             setattr(self, name, module.to(self.device_))
@@ -73,16 +115,24 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                step: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
                embed: Callable[[Tensor], Tensor], checkpoint: Path | None = None) -> None:
         """One training stage: ``run_epochs`` with this stage's checkpoint file (``checkpoint``,
-        else one in ``checkpoint_dir``), and per-epoch scores of k-means on ``embed(X)`` when
-        labels are watched."""
+        else one in ``checkpoint_dir``), and scores of k-means on ``embed(X)`` when labels are
+        watched, after every epoch or, for stages of over 50 epochs, after 50 evenly spaced
+        ones and the last."""
         if epochs == "auto":
-            epochs = math.ceil(self.auto_batches[name] / math.ceil(n / batch_size))
-        monitor = None if watch is None else lambda epoch: self._scores(*watch, embed)
+            epochs = math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
+        every = math.ceil(epochs / MONITOR_POINTS)  # the last epoch is always scored
+        monitor = None if watch is None else lambda epoch: (
+            self._scores(*watch, embed) if (epoch + 1) % every == 0 or epoch + 1 == epochs
+            else {})
         ckpt = checkpoint or (Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir
                               else None)
         self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size, epochs=epochs,
                                     rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
                                     resume=resume, on_epoch_end=monitor, verbose=self.verbose)
+
+    def _auto_batches(self, stage: str) -> int:
+        """Batches of ``stage`` in the "auto" (CPU) schedule."""
+        return self.auto_batches[stage]
 
     def _step(self, opt: torch.optim.Optimizer, terms: dict[str, Tensor],
               *others: tuple[torch.optim.Optimizer, str]) -> dict[str, Tensor]:
@@ -172,8 +222,19 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         return self._encode(self._to_tensor(self._check_new(X))).cpu().numpy()
 
     def _to_tensor(self, X: np.ndarray) -> Tensor:
-        lo, hi = self.data_range_
-        return torch.from_numpy(np.clip((X - lo) / (hi - lo), 0.0, 1.0).astype(np.float32))
+        X = (X - self.data_shift_) / self.data_scale_
+        if self.scaling_ == "unit":
+            X = np.clip(X, 0.0, 1.0)
+        return torch.from_numpy(X.astype(np.float32))
+
+    def _decode(self, z: Tensor) -> Tensor:
+        """The reconstruction g(z) in the scaled data space: the decoder's sigmoid output for
+        ``"unit"`` scaling, its linear output (``logits``) for ``"standard"``; a user's decoder
+        without ``logits`` is used as it is."""
+        linear = getattr(self.decoder_, "logits", None)
+        if self.scaling_ == "standard" and linear is not None:
+            return linear(z)
+        return self.decoder_(z)
 
     @torch.no_grad()
     def _encode(self, X_t: Tensor, batch: int = 1024) -> Tensor:

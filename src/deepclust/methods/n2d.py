@@ -22,6 +22,7 @@ from ..exceptions import DeepclustError
 from ..nets.mlp import DEC_HIDDEN
 from .autoencoder import AutoencoderClusterer
 from .classical import knn_vote
+from .deep import DEEP_FITTED
 
 PREDICT_NEIGHBORS = 10  # ours: the vote of ``predict``
 
@@ -32,8 +33,8 @@ class N2D(AutoencoderClusterer):
     Parameters
     ----------
     n_clusters : number of clusters K.
-    latent_dim, architecture, mlp_hidden : the autoencoder, as :class:`DEC` (N2D: 10-dimensional
-        codes of a d-500-500-2000 MLP).
+    latent_dim, architecture, scaling, mlp_hidden : the autoencoder, as :class:`DEC`
+        (N2D: 10-dimensional codes of a d-500-500-2000 MLP).
     umap_dim : UMAP output dimensions (None = K, N2D). umap_neighbors: UMAP's n_neighbors (20,
         N2D on MNIST); min_dist 0 (N2D).
     pretrain_epochs : autoencoder epochs or ``"auto"`` (ours: about 2,000 batches; N2D trains
@@ -42,10 +43,7 @@ class N2D(AutoencoderClusterer):
         ``random_state`` UMAP runs seeded, hence single-threaded.
     """
 
-    _fitted_attrs: ClassVar[tuple[str, ...]] = (
-        "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_",
-        "fit_codes_",
-    )
+    _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "fit_codes_")
 
     def __init__(
         self,
@@ -53,6 +51,7 @@ class N2D(AutoencoderClusterer):
         *,
         latent_dim: int = 10,
         architecture: str = "mlp",
+        scaling: str = "auto",
         mlp_hidden: tuple[int, ...] = DEC_HIDDEN,
         umap_dim: int | None = None,
         umap_neighbors: int = 20,
@@ -68,6 +67,7 @@ class N2D(AutoencoderClusterer):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.architecture = architecture
+        self.scaling = scaling
         self.mlp_hidden = mlp_hidden
         self.umap_dim = umap_dim
         self.umap_neighbors = umap_neighbors

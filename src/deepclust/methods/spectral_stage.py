@@ -9,14 +9,29 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..exceptions import DeepclustError
 from ..graph import knn_affinity
 from ..losses import spectral_loss
 from ..nets import SpectralHead
 
 
 class SpectralStageMixin:
-    """For a ``DeepClusterer`` with ``n_neighbors``, ``affinity_scale``, ``spectral_hidden``,
-    ``spectral_epochs``, ``spectral_batch_size`` and ``lr``; the network is ``head_``."""
+    """For a ``DeepClusterer`` with ``n_neighbors``, ``affinity_scale`` (both resolved in
+    ``auto_params``), ``spectral_hidden``, ``spectral_epochs``, ``spectral_batch_size`` and
+    ``lr``; the network is ``head_``."""
+
+    def _affinity(self, z: Tensor) -> Tensor:
+        """The kNN Gaussian affinity W of a batch of codes (no gradient into the codes)."""
+        return knn_affinity(z.detach(), self.n_neighbors_, self.affinity_scale_)
+
+    def _check_graph_params(self) -> None:
+        if self.n_neighbors != "auto" and (isinstance(self.n_neighbors, str)
+                                           or self.n_neighbors < 1):
+            raise DeepclustError(f"n_neighbors must be 'auto' or >= 1, got {self.n_neighbors!r}.")
+        scale = self.affinity_scale
+        if scale not in (None, "auto", "local") and (isinstance(scale, str) or not scale > 0):
+            raise DeepclustError(
+                f"affinity_scale must be None, 'auto', 'local' or > 0, got {scale!r}.")
 
     def _spectral_head(self) -> SpectralHead:
         return SpectralHead(self.latent_dim, self.n_clusters_, tuple(self.spectral_hidden))
@@ -32,7 +47,7 @@ class SpectralStageMixin:
 
     def _spectral_step(self, z: Tensor, opt: torch.optim.Optimizer) -> dict[str, Tensor]:
         self.head_.train()
-        W = knn_affinity(z, self.n_neighbors, self.affinity_scale)  # Gaussian kNN graph
+        W = self._affinity(z)  # Gaussian kNN graph
         loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)  # Σ W_ij ||y_i - y_j||²
         return self._step(opt, {"loss": loss, "spectral": loss})
 

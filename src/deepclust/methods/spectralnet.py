@@ -11,7 +11,7 @@ Euclidean kNN graph as here.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from ..nets.mlp import DEC_HIDDEN
 from ..nets.spectral import SPECTRAL_HIDDEN
 from .autoencoder import AutoencoderClusterer
+from .deep import DEEP_FITTED
 from .spectral_stage import SpectralStageMixin
 
 
@@ -29,8 +30,8 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
     Parameters
     ----------
     n_clusters : number of clusters K.
-    latent_dim, architecture, mlp_hidden : the autoencoder, as :class:`DEC` (10-dimensional
-        codes of a d-500-500-2000 MLP, SpectralNet's MNIST setting).
+    latent_dim, architecture, scaling, mlp_hidden : the autoencoder, as :class:`DEC`
+        (10-dimensional codes of a d-500-500-2000 MLP, SpectralNet's MNIST setting).
     n_neighbors : kNN neighbours of the affinity (3, SpectralNet's MNIST setting).
     affinity_scale : Gaussian width σ; None = the median distance to the nearest other point
         in each batch (SpectralNet's ``scale_nbr`` rule).
@@ -43,9 +44,11 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
     """
 
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 2000, "spectral": 300}
-    _fitted_attrs: ClassVar[tuple[str, ...]] = (
-        "labels_", "cluster_centers_", "data_range_", "history_", "encoder_", "decoder_", "head_",
-    )
+    _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "head_", "n_neighbors_",
+                                                "affinity_scale_")
+    # the graph of SpectralNet's MNIST setting for every input ("auto" = these values)
+    auto_params: ClassVar[dict[str, dict[str, Any]]] = {
+        kind: {"n_neighbors": 3, "affinity_scale": None} for kind in ("unit", "standard")}
 
     def __init__(
         self,
@@ -53,6 +56,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         *,
         latent_dim: int = 10,
         architecture: str = "mlp",
+        scaling: str = "auto",
         mlp_hidden: tuple[int, ...] = DEC_HIDDEN,
         n_neighbors: int = 3,
         affinity_scale: float | None = None,
@@ -71,6 +75,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.architecture = architecture
+        self.scaling = scaling
         self.mlp_hidden = mlp_hidden
         self.n_neighbors = n_neighbors
         self.affinity_scale = affinity_scale
@@ -98,7 +103,8 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._check_at_least(1, "spectral_batch_size", "n_neighbors")
+        self._check_at_least(1, "spectral_batch_size")
+        self._check_graph_params()
 
     @torch.no_grad()
     def _embed(self, X_t: Tensor) -> np.ndarray:
