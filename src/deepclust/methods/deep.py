@@ -92,8 +92,6 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         """Validate parameters, pick the device, scale ``X``, build the modules; return the
         training tensor and what the stages monitor (None without labels)."""
         self._check_params()
-        if self.scaling not in SCALINGS:
-            raise DeepclustError(f"scaling must be one of {SCALINGS}, got {self.scaling!r}.")
         self.device_ = resolve_device(self.device)
         self.scaling_, self.data_shift_, self.data_scale_ = choose_scaling(X, self.scaling)
         for name, value in self.auto_params.get(self.scaling_, {}).items():
@@ -195,7 +193,8 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
 
     def _check_params(self) -> None:
         """Raise ``DeepclustError`` for invalid hyperparameters (subclasses extend): here the
-        length of every stage, ``<stage>_epochs``."""
+        input ``scaling`` and the length of every stage, ``<stage>_epochs``."""
+        self._check_choices({"scaling": SCALINGS})
         for stage in self.auto_batches:
             value = getattr(self, f"{stage}_epochs")
             if value != "auto" and (isinstance(value, str) or value < 0):

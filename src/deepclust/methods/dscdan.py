@@ -113,12 +113,11 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         each batch (SpectralNet rule, spec §E.5); ``"local"`` = self-tuning σ_i σ_j (see
         ``graph.knn_affinity``); ``"auto"``: None for images, ``"local"`` for vectors (ours).
         Feature vectors also skip the joint stage in the "auto" schedule (ours). Measured on
-        the wine vectors (178 samples, K = 3; k-means 0.95 ACC), seeds 0-2: the image
-        settings 0.93 / 0.61 / – (the graph of 3 neighbours and one global σ leaves
-        near-isolated points that the spectral embedding separates instead of the classes,
-        and the joint stage lowered every seed: 0.78 → 0.61 on seed 1); 10 local neighbours
-        without joint 0.944 / 0.916 / 0.949, with joint 0.904 / 0.826 / 0.949; on 20-topic
-        tf-idf (seed 0) 0.724 against 0.728. The values used are ``n_neighbors_`` and
+        the wine vectors (178 samples, K = 3; k-means 0.95 ACC): the image settings 0.93 and
+        0.61 on seeds 0 and 1 (seed 1: k-means on the codes 0.92, after the spectral stage
+        0.78, after the joint stage 0.61); 10 local neighbours on seeds 0-2 without joint
+        0.944 / 0.916 / 0.949, with joint 0.904 / 0.826 / 0.949; on 20-topic tf-idf (seed 0)
+        0.724 against 0.728 with the image settings. The values used are ``n_neighbors_`` and
         ``affinity_scale_``.
     spectral : train the spectral network (False = the ablations' k-means on the codes).
     spectral_hidden : hidden sizes of the spectral network (1024-1024-512, code/SpectralNet;
