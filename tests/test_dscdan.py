@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -41,10 +43,12 @@ def test_predict_on_training_data_reproduces_labels(fitted, blobs):
     assert np.array_equal(fitted.predict(blobs[0]), fitted.labels_)
 
 
-def test_transform_is_orthonormal_on_the_training_data(fitted, blobs):
+def test_transform_is_the_orthonormal_output_with_unit_rows(fitted, blobs):
     Y = fitted.transform(blobs[0])
     assert Y.shape == (240, 3)
-    np.testing.assert_allclose(Y.T @ Y / len(Y), np.eye(3), atol=1e-3)
+    raw = copy.deepcopy(fitted).set_params(normalize_rows=False).transform(blobs[0])
+    np.testing.assert_allclose(raw.T @ raw / len(raw), np.eye(3), atol=1e-3)
+    np.testing.assert_allclose(Y, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)
 
 
 def test_same_seed_same_result_other_seed_differs(blobs):

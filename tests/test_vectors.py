@@ -8,13 +8,13 @@ import pytest
 import torch
 from sklearn.cluster import KMeans
 
-from deepclust import DCFAE, DSCDAN, evaluate, load_dataset
+from deepclust import DCFAE, DSCDAN, SpectralNet, evaluate, load_dataset
 from deepclust.data.synthetic import make_blobs, make_topics
 from deepclust.exceptions import DeepclustError
 from deepclust.graph import knn_affinity
 from deepclust.losses import perplexity_similarity
 from deepclust.methods.base import CollapseWarning
-from deepclust.methods.deep import choose_scaling
+from deepclust.methods.deep import choose_scaling, code_size, hidden_sizes
 
 
 def test_scaling_is_chosen_from_the_data():
@@ -124,5 +124,44 @@ def test_perplexity_similarity_is_calibrated_per_point_and_scale_free():
         return float((-(R * R.clamp_min(1e-30).log()).sum(1)).exp().mean())
     assert 10 < row_perplexity(P) < 25  # ≈ 15, widened a little by the symmetrisation
     assert row_perplexity(perplexity_similarity(H, 5)) < row_perplexity(P)
+    assert row_perplexity(perplexity_similarity(H[:31], 30)) < 15  # capped at (31 - 1) / 3
     with pytest.raises(ValueError, match="perplexity must be > 1"):
         perplexity_similarity(H, 1)
+
+
+def test_network_sizes_follow_the_input():
+    assert code_size(120)((13,)) == 13 and code_size(120)((500,)) == 120
+    assert code_size(120)((1, 8, 8)) == 120  # images keep the paper's size
+    widths = hidden_sizes((256, 256, 512))
+    assert widths((13,)) == (64, 64, 128)  # 4·13 = 52 → 64, ratios kept
+    assert widths((2,)) == (16, 16, 32)  # at least 16 wide
+    assert widths((64,)) == widths((2000,)) == widths((1, 4, 4)) == (256, 256, 512)
+
+
+def test_auto_sizes_are_recorded_and_given_sizes_kept(blobs):
+    X = blobs[0][:60, :13]
+    run = dict(spectral_hidden=(16,), batch_size=32, spectral_batch_size=60,
+               pretrain_epochs=1, spectral_epochs=1, verbose=0)
+    auto = DSCDAN(3, **run).fit(X)
+    assert (auto.latent_dim_, auto.mlp_hidden_) == (13, (64, 64, 128))
+    assert auto.encode(X).shape == (60, 13)
+    given = DSCDAN(3, latent_dim=4, mlp_hidden=(16,), **run).fit(X)
+    assert (given.latent_dim_, given.mlp_hidden_) == (4, (16,))
+    dcfae = DCFAE(3, grouper_hidden=(16,), batch_size=32, pretrain_epochs=1,
+                  cluster_epochs=1, verbose=0).fit(X)
+    assert (dcfae.latent_dim_, dcfae.mlp_hidden_, dcfae.disc_hidden_) == (
+        13, (64, 64, 128), (64, 64))
+    with pytest.raises(DeepclustError, match="latent_dim must be >= 1, got 'big'"):
+        DSCDAN(3, latent_dim="big").fit(X)
+
+
+def test_spectral_embedding_rows_are_normalised_unless_asked_not_to(blobs):
+    X = blobs[0][:90]
+    run = dict(latent_dim=4, mlp_hidden=(16,), spectral_hidden=(16,), batch_size=32,
+               spectral_batch_size=90, pretrain_epochs=2, spectral_epochs=2, verbose=0)
+    norms = np.linalg.norm(DSCDAN(3, **run).fit(X).transform(X), axis=1)
+    assert np.allclose(norms, 1, atol=1e-5)
+    raw = np.linalg.norm(DSCDAN(3, normalize_rows=False, **run).fit(X).transform(X), axis=1)
+    assert raw.std() > 1e-3  # Y's rows vary in length; only the option makes them unit
+    assert DSCDAN.preset("full").normalize_rows is False  # the paper clusters Y itself
+    assert SpectralNet(3).normalize_rows is False

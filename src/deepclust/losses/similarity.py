@@ -36,8 +36,10 @@ def student_t_similarity(H: Tensor, dof: float, include_diagonal: bool = False) 
 def perplexity_similarity(H: Tensor, perplexity: float, n_iter: int = 50) -> Tensor:
     """t-SNE's input similarities on the batch H (B, d), as parametric t-SNE (van der Maaten,
     AISTATS 2009) computes them per batch: ``P_j|i ∝ exp(-β_i ||h_i - h_j||²)`` with each β_i
-    found by bisection so that P_·|i has the given perplexity (``2^entropy``, capped at B - 1),
-    then ``P = (P_j|i + P_i|j) / 2B``; shape (B, B), symmetric, zero diagonal, summing to 1.
+    found by bisection so that P_·|i has the given perplexity (``2^entropy``), capped at
+    (B - 1) / 3 (at least 2) so that each point's neighbourhood stays a minority of the batch
+    (scikit-learn's t-SNE looks at 3·perplexity neighbours; ours), then
+    ``P = (P_j|i + P_i|j) / 2B``; shape (B, B), symmetric, zero diagonal, summing to 1.
 
     Calibrated per point, P does not depend on the scale of H, where a Student-t kernel of
     fixed width does (DCFAE's P). No gradient flows through it.
@@ -50,7 +52,7 @@ def perplexity_similarity(H: Tensor, perplexity: float, n_iter: int = 50) -> Ten
     D = pairwise_sq_dists(H.detach()).double()
     self_mask = torch.eye(B, dtype=torch.bool, device=H.device)
     D = D / D.masked_fill(self_mask, 0).sum(1, keepdim=True).clamp_min(1e-12) * (B - 1)
-    target = math.log(min(perplexity, B - 1))
+    target = math.log(min(perplexity, max((B - 1) / 3, 2.0)))
     lo = torch.full((B, 1), -30.0, dtype=D.dtype, device=D.device)  # log β_i, bisected
     hi = torch.full_like(lo, 30.0)
     for _ in range(n_iter):

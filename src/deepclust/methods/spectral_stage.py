@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..exceptions import DeepclustError
@@ -17,8 +18,8 @@ from ..nets import SpectralHead
 
 class SpectralStageMixin:
     """For a ``DeepClusterer`` with ``n_neighbors``, ``affinity_scale`` (both resolved in
-    ``auto_params``), ``spectral_hidden``, ``spectral_epochs``, ``spectral_batch_size`` and
-    ``lr``; the network is ``head_``."""
+    ``auto_params``), ``normalize_rows``, ``spectral_hidden``, ``spectral_epochs``,
+    ``spectral_batch_size`` and ``lr``; the network is ``head_``."""
 
     def _affinity(self, z: Tensor) -> Tensor:
         """The kNN Gaussian affinity W of a batch of codes (no gradient into the codes)."""
@@ -33,8 +34,8 @@ class SpectralStageMixin:
             raise DeepclustError(
                 f"affinity_scale must be None, 'auto', 'local' or > 0, got {scale!r}.")
 
-    def _spectral_head(self) -> SpectralHead:
-        return SpectralHead(self.latent_dim, self.n_clusters_, tuple(self.spectral_hidden))
+    def _spectral_head(self, latent_dim: int) -> SpectralHead:
+        return SpectralHead(latent_dim, self.n_clusters_, tuple(self.spectral_hidden))
 
     def _spectral_stage(self, X_t: Tensor, rng: np.random.Generator, resume: bool,
                         watch: Any) -> None:
@@ -50,6 +51,14 @@ class SpectralStageMixin:
         W = self._affinity(z)  # Gaussian kNN graph
         loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)  # Σ W_ij ||y_i - y_j||²
         return self._step(opt, {"loss": loss, "spectral": loss})
+
+    def _spectral_embedding(self, codes: Tensor) -> Tensor:
+        """The embedding k-means clusters: the orthonormal output Y of the codes, each row
+        scaled to unit length when ``normalize_rows`` (the last step of Ng, Jordan & Weiss,
+        NIPS 2002: rows of an approximate eigenvector matrix vary in length with the degree
+        of their point; on the unit sphere the clusters become directions)."""
+        y = self.head_(codes).y
+        return F.normalize(y, dim=1) if self.normalize_rows else y
 
     def _head_out(self, z: Tensor) -> Tensor:
         """Ỹ, the spectral network's output before orthonormalisation."""

@@ -35,6 +35,8 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
     n_neighbors : kNN neighbours of the affinity (3, SpectralNet's MNIST setting).
     affinity_scale : Gaussian width σ; None = the median distance to the nearest other point
         in each batch (SpectralNet's ``scale_nbr`` rule).
+    normalize_rows : k-means on the rows of Y scaled to unit length (False, SpectralNet: on
+        Y itself; True is DSCDAN's default, see there).
     spectral_hidden : hidden sizes of the spectral network (1024-1024-512, SpectralNet).
     pretrain_epochs, spectral_epochs : stage lengths in epochs or ``"auto"`` (ours: about
         2,000 autoencoder batches and 300 spectral batches whatever the data size).
@@ -60,6 +62,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         mlp_hidden: tuple[int, ...] = DEC_HIDDEN,
         n_neighbors: int = 3,
         affinity_scale: float | None = None,
+        normalize_rows: bool = False,
         spectral_hidden: tuple[int, ...] = SPECTRAL_HIDDEN,
         pretrain_epochs: int | str = "auto",
         spectral_epochs: int | str = "auto",
@@ -79,6 +82,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         self.mlp_hidden = mlp_hidden
         self.n_neighbors = n_neighbors
         self.affinity_scale = affinity_scale
+        self.normalize_rows = normalize_rows
         self.spectral_hidden = spectral_hidden
         self.pretrain_epochs = pretrain_epochs
         self.spectral_epochs = spectral_epochs
@@ -99,7 +103,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         self._finish(X_t, y, rng, n_init=10)
 
     def _extra_modules(self) -> dict[str, nn.Module]:
-        return {"head_": self._spectral_head()}
+        return {"head_": self._spectral_head(self.latent_dim)}
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -108,4 +112,4 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
 
     @torch.no_grad()
     def _embed(self, X_t: Tensor) -> np.ndarray:
-        return self.head_(self._encode(X_t)).y.cpu().numpy()
+        return self._spectral_embedding(self._encode(X_t)).cpu().numpy()
