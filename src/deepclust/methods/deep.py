@@ -64,7 +64,8 @@ def hidden_sizes(default: tuple[int, ...]) -> Callable[[tuple[int, ...]], tuple[
     """``auto_params`` MLP widths (ours): ``default`` for images; for vectors of d features
     all scaled by one factor so that the first is at most 4·d rounded up to a power of two
     (at least 16): 256-256-512 stays for 64 features or more, 13 features get 64-64-128.
-    Measured on wine (178 × 13, 5 seeds, DSCDAN ACC 0.910 → 0.962 with 13-d codes)."""
+    Measured on wine (178 × 13, 5 seeds): DSCDAN with k-means on Y, ACC 0.910 → 0.962 with
+    13-d codes and 64-64-128 layers."""
     def sized(shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(shape) > 1:
             return default
