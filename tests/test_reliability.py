@@ -157,7 +157,7 @@ def _fit_command(data, out, *extra):
             "--set", "latent_dim=4", "--set", "mlp_hidden=(32,)", "--set", "spectral_hidden=(32,)",
             "--set", "batch_size=16", "--set", "spectral_batch_size=64",
             "--set", "pretrain_epochs=20", "--set", "spectral_epochs=5",
-            "--set", "joint_epochs=30", *extra]
+            "--set", "joint_epochs=200", *extra]  # long enough to be interrupted mid-stage
 
 
 def _run(cmd, **kwargs):  # one thread per child: fast and immune to a busy second core
