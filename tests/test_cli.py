@@ -80,7 +80,7 @@ def test_user_file_needs_clusters_when_unlabelled(tmp_path, capsys):
         (["fit", "--method", "kmean"], "Did you mean 'kmeans'"),
         (["fit", "--data", "mnsit"], "Did you mean 'mnist'"),
         (["fit", "--clusters", "1"], "at least 2"),
-        (["fit", "--clusters", "5000"], "more than the 1797 samples"),
+        (["fit", "--clusters", "5000"], "needs at least 5000 samples here, got 1797"),
         (["fit", "--method", "kmeans", "--set", "n_inits=3"], "Did you mean 'n_init'"),
         (["fit", "--preset", "convae+sn"], "unknown variant"),
         (["fit", "--device", "tpu"], "device 'tpu' is not valid"),

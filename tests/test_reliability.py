@@ -190,3 +190,10 @@ def test_killed_fit_resumes_to_the_uninterrupted_labels(sig, stage, noisy, tmp_p
 
     assert _run([*_fit_command(data, out), "--resume"]).wait() == 0
     assert np.array_equal(read_labels(out / "labels.csv"), read_labels(reference / "labels.csv"))
+
+
+@pytest.mark.parametrize(("name", "extra"), [("spectral", 1), ("n2d", 2)])
+def test_eigensolver_methods_ask_for_more_samples_than_clusters(name, extra):
+    X = np.zeros((2 + extra - 1, 1), np.float32)  # one sample short
+    with pytest.raises(DeepclustError, match=f"n_clusters=2 needs at least {2 + extra} samples"):
+        make(name, 2).fit(X)

@@ -71,15 +71,16 @@ def check_samples(X: object, *, what: str = "X") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def check_n_clusters(n_clusters: object, n_samples: int) -> int:
-    """Check that ``n_clusters`` is an integer in [2, n_samples]."""
+def check_n_clusters(n_clusters: object, n_samples: int, extra: int = 0) -> int:
+    """Check that ``n_clusters`` is an integer in [2, n_samples - extra] (a method whose
+    eigensolver needs more samples than components asks for ``extra``)."""
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
         raise DeepclustError(f"n_clusters must be an integer >= 2, got {n_clusters!r}.")
     if n_clusters < 2:
         raise DeepclustError(f"n_clusters must be at least 2, got {n_clusters}.")
-    if n_clusters > n_samples:
+    if n_clusters + extra > n_samples:
         raise DeepclustError(
-            f"n_clusters={n_clusters} is more than the {n_samples} samples given; "
-            "pass more samples or ask for fewer clusters."
+            f"n_clusters={n_clusters} needs at least {n_clusters + extra} samples here, got "
+            f"{n_samples}; pass more samples or ask for fewer clusters."
         )
     return int(n_clusters)

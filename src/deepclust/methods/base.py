@@ -40,6 +40,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     """
 
     _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_",)
+    #: samples needed beyond n_clusters (eigensolvers need more samples than components)
+    _extra_samples: ClassVar[int] = 0
     #: whether the method has an embedding for ``transform`` (SC-Ncut has none)
     _has_embedding: ClassVar[bool] = True
 
@@ -51,7 +53,7 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None, *, resume: bool = False) -> BaseClusterer:
         """Cluster ``X``; ``y`` (optional) is only used to report metrics while training."""
         X = check_samples(X)
-        self.n_clusters_ = check_n_clusters(self.n_clusters, X.shape[0])
+        self.n_clusters_ = check_n_clusters(self.n_clusters, X.shape[0], self._extra_samples)
         y = None if y is None else np.asarray(y).ravel()
         if y is not None and y.shape[0] != X.shape[0]:
             raise DeepclustError(f"y has {y.shape[0]} labels for {X.shape[0]} samples.")

@@ -61,6 +61,7 @@ class SpectralClustering(BaseClusterer):
 
     _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_", "fit_X_")
     _has_embedding: ClassVar[bool] = False
+    _extra_samples: ClassVar[int] = 1  # scipy's eigsh: K eigenvectors need more than K rows
 
     def __init__(self, n_clusters: int = 10, *, n_neighbors: int = 10,
                  random_state: int | None = 0, verbose: int = 0) -> None:

@@ -44,6 +44,7 @@ class N2D(AutoencoderClusterer):
     """
 
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "fit_codes_")
+    _extra_samples: ClassVar[int] = 2  # UMAP's spectral start: K + 1 eigenvectors, fewer than n
 
     def __init__(
         self,
