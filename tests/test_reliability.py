@@ -157,12 +157,18 @@ def _fit_command(data, out, *extra):
             "--set", "latent_dim=4", "--set", "mlp_hidden=(32,)", "--set", "spectral_hidden=(32,)",
             "--set", "batch_size=16", "--set", "spectral_batch_size=64",
             "--set", "pretrain_epochs=20", "--set", "spectral_epochs=5",
-            "--set", "joint_epochs=200", *extra]  # long enough to be interrupted mid-stage
+            "--set", "joint_epochs=30", *extra]
+
+
+def _default_sigint():  # a suite started in the background (`cmd &`) ignores SIGINT, and
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # children would inherit it: Python then
+    # installs no KeyboardInterrupt handler and the interrupted fit runs to its end
 
 
 def _run(cmd, **kwargs):  # one thread per child: fast and immune to a busy second core
     return subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint, **kwargs)
 
 
 @pytest.mark.parametrize(("sig", "stage"), [(signal.SIGKILL, "pretrain"),
