@@ -390,7 +390,7 @@ class DCFAE(DeepClusterer):
         self._check_at_least(2, "batch_size")
         self._check_at_least(1, "latent_dim", "n_init")
         for name in ("w_rec", "w_kl", "w_gan", "w_cluster", "label_noise", "grouper_dropout"):
-            if name == "w_kl" and self.w_kl == "auto":
+            if self._left_auto(name):
                 continue
             if isinstance(getattr(self, name), str) or not getattr(self, name) >= 0:
                 raise DeepclustError(f"{name} must be >= 0, got {getattr(self, name)}.")
@@ -401,7 +401,7 @@ class DCFAE(DeepClusterer):
                 raise DeepclustError(f"{name} must be > 0, got {getattr(self, name)}.")
         for name in ("widths", "disc_widths", "mlp_hidden", "disc_hidden", "grouper_hidden"):
             sizes = getattr(self, name)
-            if sizes == "auto" and name in SIZES:
+            if self._left_auto(name):
                 continue
             if isinstance(sizes, str) or len(sizes) == 0 or min(sizes) < 1:
                 raise DeepclustError(f"{name} must be a non-empty list of sizes >= 1, got "

@@ -117,7 +117,7 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         self.scaling_, self.data_shift_, self.data_scale_ = choose_scaling(X, self.scaling)
         for name, value in self.auto_params.get(self.scaling_, {}).items():
             given = getattr(self, name)
-            if isinstance(given, str) and given == "auto":
+            if self._left_auto(name):
                 given = value(self.input_shape_) if callable(value) else value
             setattr(self, f"{name}_", given)
         X_t = self._to_tensor(X)
@@ -223,13 +223,18 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                 raise DeepclustError(
                     f"{stage}_epochs must be 'auto' or an integer >= 0, got {value!r}.")
 
+    def _left_auto(self, name: str) -> bool:
+        """Whether parameter ``name`` is "auto" and ``auto_params`` resolves it."""
+        value = getattr(self, name)
+        return (isinstance(value, str) and value == "auto"
+                and any(name in params for params in self.auto_params.values()))
+
     def _check_at_least(self, low: int, *names: str) -> None:
         """Each integer parameter in ``names`` must be at least ``low`` (or "auto" where
         ``auto_params`` resolves it)."""
-        auto = {name for params in self.auto_params.values() for name in params}
         for name in names:
             value = getattr(self, name)
-            if value == "auto" and name in auto:
+            if self._left_auto(name):
                 continue
             if isinstance(value, str) or value < low:
                 raise DeepclustError(f"{name} must be >= {low}, got {value!r}.")

@@ -58,10 +58,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "convae+mi+rs": {**_MI, "spectral": False},
     "full": {**_MI, "normalize_rows": False},
 }
-# Schedules: "cpu" is the class default; "paper" follows method-spec §E.7 ([C19] pretraining:
-# 100 epochs of batch 100; joint: up to 500 epochs x 10 batches of 1024 as the official code).
 # the networks' sizes when "auto": the paper's for images, sized from the input for vectors
 SIZES: dict[str, Any] = {"latent_dim": code_size(120), "mlp_hidden": hidden_sizes((256, 256, 512))}
+# Schedules: "cpu" is the class default; "paper" follows method-spec §E.7 ([C19] pretraining:
+# 100 epochs of batch 100; joint: up to 500 epochs x 10 batches of 1024 as the official code).
 SCHEDULES: dict[str, dict[str, Any]] = {
     "cpu": {},
     "paper": {"pretrain_epochs": 100, "spectral_epochs": 400, "joint_epochs": 500,
