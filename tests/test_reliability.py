@@ -171,16 +171,17 @@ def _run(cmd, **kwargs):  # one thread per child: fast and immune to a busy seco
                             preexec_fn=_default_sigint, **kwargs)
 
 
-@pytest.mark.parametrize(("sig", "stage"), [(signal.SIGKILL, "pretrain"),
-                                            (signal.SIGINT, "joint")])
-def test_killed_fit_resumes_to_the_uninterrupted_labels(sig, stage, noisy, tmp_path):
+@pytest.mark.parametrize(("sig", "stage", "extra"), [
+    (signal.SIGKILL, "pretrain", ()), (signal.SIGINT, "joint", ()),
+    (signal.SIGKILL, "joint", ("--set", "spectral_solver=exact"))])  # eigenvector targets
+def test_killed_fit_resumes_to_the_uninterrupted_labels(sig, stage, extra, noisy, tmp_path):
     data = tmp_path / "x.npy"
     np.save(data, noisy)
     reference = tmp_path / "reference"
-    assert _run(_fit_command(data, reference)).wait() == 0
+    assert _run(_fit_command(data, reference, *extra)).wait() == 0
 
     out = tmp_path / "interrupted"
-    child = _run(_fit_command(data, out))
+    child = _run(_fit_command(data, out, *extra))
     ckpt = out / "checkpoints" / f"{stage}.pt"
     deadline = time.monotonic() + 120
     while not ckpt.exists() and child.poll() is None and time.monotonic() < deadline:
@@ -194,7 +195,7 @@ def test_killed_fit_resumes_to_the_uninterrupted_labels(sig, stage, noisy, tmp_p
     assert not (out / "labels.csv").exists()
     assert not list(out.rglob("*.tmp"))  # nothing half-written
 
-    assert _run([*_fit_command(data, out), "--resume"]).wait() == 0
+    assert _run([*_fit_command(data, out, *extra), "--resume"]).wait() == 0
     assert np.array_equal(read_labels(out / "labels.csv"), read_labels(reference / "labels.csv"))
 
 

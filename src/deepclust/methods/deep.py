@@ -133,11 +133,13 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
     def _stage(self, name: str, epochs: int | str, n: int, batch_size: int,
                rng: np.random.Generator, resume: bool, stateful: Mapping[str, Any],
                step: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
-               embed: Callable[[Tensor], Tensor], checkpoint: Path | None = None) -> None:
+               embed: Callable[[Tensor], Tensor], checkpoint: Path | None = None,
+               batches: Callable[[np.random.Generator], list[np.ndarray]] | None = None,
+               ) -> None:
         """One training stage: ``run_epochs`` with this stage's checkpoint file (``checkpoint``,
         else one in ``checkpoint_dir``), and scores of k-means on ``embed(X)`` when labels are
         watched, after every epoch or, for stages of over 50 epochs, after 50 evenly spaced
-        ones and the last."""
+        ones and the last. ``batches``: the stage's own batch sampler (``run_epochs``)."""
         if epochs == "auto":
             epochs = math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
         every = math.ceil(epochs / MONITOR_POINTS)  # the last epoch is always scored
@@ -148,7 +150,8 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                               else None)
         self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size, epochs=epochs,
                                     rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
-                                    resume=resume, on_epoch_end=monitor, verbose=self.verbose)
+                                    resume=resume, on_epoch_end=monitor, verbose=self.verbose,
+                                    batches=batches)
 
     def _auto_batches(self, stage: str) -> int:
         """Batches of ``stage`` in the "auto" (CPU) schedule."""

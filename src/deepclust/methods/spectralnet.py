@@ -37,6 +37,9 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         in each batch (SpectralNet's ``scale_nbr`` rule).
     normalize_rows : k-means on the rows of Y scaled to unit length (False, SpectralNet: on
         Y itself; True is DSCDAN's default, see there).
+    spectral_solver, spectral_dim : how the spectral network learns the eigenvectors and how
+        many it outputs, as :class:`DSCDAN` (defaults "batch" and "n_clusters": SpectralNet's
+        spectral loss on each batch's kNN graph, K outputs).
     spectral_hidden : hidden sizes of the spectral network (1024-1024-512, SpectralNet).
     pretrain_epochs, spectral_epochs : stage lengths in epochs or ``"auto"`` (ours: about
         2,000 autoencoder batches and 300 spectral batches whatever the data size).
@@ -47,10 +50,12 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
 
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 2000, "spectral": 300}
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "head_", "n_neighbors_",
-                                                "affinity_scale_")
+                                                "affinity_scale_", "spectral_solver_",
+                                                "spectral_dim_", "n_eigenvectors_")
     # the graph of SpectralNet's MNIST setting for every input ("auto" = these values)
     auto_params: ClassVar[dict[str, dict[str, Any]]] = {
-        kind: {"n_neighbors": 3, "affinity_scale": None} for kind in ("unit", "standard")}
+        kind: {"n_neighbors": 3, "affinity_scale": None, "spectral_solver": "batch"}
+        for kind in ("unit", "standard")}
 
     def __init__(
         self,
@@ -62,6 +67,8 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         mlp_hidden: tuple[int, ...] = DEC_HIDDEN,
         n_neighbors: int = 3,
         affinity_scale: float | None = None,
+        spectral_solver: str = "batch",
+        spectral_dim: int | str = "n_clusters",
         normalize_rows: bool = False,
         spectral_hidden: tuple[int, ...] = SPECTRAL_HIDDEN,
         pretrain_epochs: int | str = "auto",
@@ -82,6 +89,8 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         self.mlp_hidden = mlp_hidden
         self.n_neighbors = n_neighbors
         self.affinity_scale = affinity_scale
+        self.spectral_solver = spectral_solver
+        self.spectral_dim = spectral_dim
         self.normalize_rows = normalize_rows
         self.spectral_hidden = spectral_hidden
         self.pretrain_epochs = pretrain_epochs
@@ -98,8 +107,8 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
     def _fit(self, X, y, rng, *, resume):
         X_t, watch = self._setup(X, y)
         self._pretrain(X_t, rng, resume, watch)
-        self._spectral_stage(X_t, rng, resume, watch)
-        self._store_ortho_weights(X_t)
+        W, _ = self._spectral_stage(X_t, rng, resume, watch)
+        self._store_ortho_weights(X_t, W, rng)
         self._finish(X_t, y, rng, n_init=10)
 
     def _extra_modules(self) -> dict[str, nn.Module]:

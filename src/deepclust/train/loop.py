@@ -17,6 +17,7 @@ from ..exceptions import TrainingError
 from .checkpoint import Stateful, load_checkpoint, save_checkpoint
 
 StepFn = Callable[[np.ndarray], Mapping[str, torch.Tensor | float]]
+BatchFn = Callable[[np.random.Generator], list[np.ndarray]]
 
 
 @dataclass
@@ -61,6 +62,7 @@ def run_epochs(
     early_stopping: EarlyStopping | None = None,
     on_epoch_end: Callable[[int], Mapping[str, float]] | None = None,
     verbose: int = 1,
+    batches: BatchFn | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``step(batch_indices)`` over shuffled mini-batches for ``epochs`` epochs.
 
@@ -69,7 +71,8 @@ def run_epochs(
     With ``checkpoint``, the state of ``stateful`` and the RNGs is saved after every epoch;
     with ``resume`` a stage continues from that file and gives the same result as an
     uninterrupted run. A NaN or infinite loss term stops with :class:`TrainingError`,
-    leaving the last good checkpoint in place.
+    leaving the last good checkpoint in place. ``batches(rng)`` draws an epoch's index arrays
+    (``ceil(n_samples / batch_size)`` of them) instead of ``minibatches``.
     """
     history: list[dict[str, Any]] = []
     start = 0
@@ -85,8 +88,10 @@ def run_epochs(
     )
     try:
         for epoch in range(start, epochs):
-            tic, sums = time.perf_counter(), {}
-            for i, idx in enumerate(minibatches(n_samples, batch_size, rng)):
+            tic, sums, seen = time.perf_counter(), {}, 0
+            epoch_batches = (batches(rng) if batches is not None
+                             else minibatches(n_samples, batch_size, rng))
+            for i, idx in enumerate(epoch_batches):
                 for name, value in step(idx).items():
                     value = float(value)
                     if not math.isfinite(value):
@@ -98,9 +103,10 @@ def run_epochs(
                             "check the input scale."
                         )
                     sums[name] = sums.get(name, 0.0) + value * len(idx)
+                seen += len(idx)
                 bar.update()
             record = {"stage": stage, "epoch": epoch + 1}
-            record.update({name: total / n_samples for name, total in sums.items()})
+            record.update({name: total / seen for name, total in sums.items()})
             record["seconds"] = time.perf_counter() - tic  # training only, not the monitor
             if on_epoch_end is not None:
                 record.update(on_epoch_end(epoch))
