@@ -33,9 +33,9 @@ class NeighborGraph:
         return self.indices.shape[1]
 
     def scales(self, nbr: int) -> np.ndarray:
-        """σ_i, the distance from each sample to its ``nbr``-th nearest other sample
-        (SpectralNet's package: the 15th of 30), floored at a tiny
-        positive value so duplicates keep a usable width."""
+        """σ_i, the distance from each sample to its ``nbr``-th nearest other sample (the
+        self-tuning width of Zelnik-Manor & Perona), floored at a tiny positive value so
+        duplicates keep a usable width."""
         sigma = self.distances[:, min(nbr, self.n_neighbors) - 1]
         return np.maximum(sigma, max(float(sigma.max()), 1e-12) * 1e-6)
 
