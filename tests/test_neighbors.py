@@ -173,6 +173,14 @@ def test_exact_solver_picks_eigenvectors_by_normalised_cut():
         "batch", 3, 3)  # feature vectors: the paper's solver and K outputs
 
 
+def test_argmax_assignment_keeps_one_output_per_cluster():
+    X = shape_images(10)[0]
+    model = DSCDAN(3, assign="argmax", **TINY).fit(X)
+    assert model.spectral_dim_ == 3 and set(model.labels_) <= {0, 1, 2}
+    with pytest.raises(DeepclustError, match="spectral_dim=6 must be 3 or 'n_clusters'"):
+        DSCDAN(3, assign="argmax", spectral_dim=6, **TINY).fit(X)
+
+
 def test_too_few_samples_for_the_eigenvectors():
     X = shape_images(2)[0]  # 6 images, K = 3: 2K = 6 eigenvectors need 8
     assert DSCDAN(3, **TINY).fit(X).spectral_solver_ == "batch"  # "auto" falls back

@@ -147,7 +147,8 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         (``normalized_cuts_`` holds each). Measured as above: mnist-test 0.810 ACC with K
         eigenvectors, 0.953 with the 13 the cut chose (0.95 for any of 13-20); usps, another
         pretraining, 0.820 with K, 0.958 with the cut's 14; digits 0.948 with K, 0.851 with
-        the cut's 12; fashion-test: K chosen, 0.585 (0.58-0.64 over 10-20).
+        the cut's 12; fashion-test: K chosen, 0.585 (0.58-0.64 over 10-20). The joint
+        stage's mixture prior has one component per output; ``assign="argmax"`` needs K.
     spectral : train the spectral network (False = the ablations' k-means on the codes).
     spectral_hidden : hidden sizes of the spectral network (1024-1024-512, code/SpectralNet;
         paper: four fully connected layers).

@@ -85,11 +85,15 @@ class SpectralStageMixin:
         """The spectral network, with ``spectral_dim_`` outputs: ``spectral_dim`` itself,
         K for ``"n_clusters"`` (paper, SpectralNet), and for ``"auto"`` (ours) 2K with the
         "exact" solver on images (``n_eigenvectors_`` then picks how many k-means uses), else
-        K (DSCDAN's docstring)."""
+        K (DSCDAN's docstring); always K for DSCDAN's ``assign="argmax"``."""
         m, k = self.spectral_dim, self.n_clusters_
+        argmax = getattr(self, "assign", "kmeans") == "argmax"  # DSCDAN: labels from p(y|x)
         if m == "auto":
             exact_images = self.scaling_ == "unit" and self.spectral_solver_ == "exact"
-            m = math.ceil(IMAGE_EIGENVECTORS_PER_CLUSTER * k) if exact_images else k
+            m = math.ceil(IMAGE_EIGENVECTORS_PER_CLUSTER * k) if exact_images and not argmax else k
+        if argmax and m not in (k, "n_clusters"):
+            raise DeepclustError(f"assign='argmax' takes one cluster per output of the spectral "
+                                 f"network; spectral_dim={m!r} must be {k} or 'n_clusters'.")
         self.spectral_dim_ = k if m == "n_clusters" else int(m)
         return SpectralHead(latent_dim, self.spectral_dim_, tuple(self.spectral_hidden))
 
