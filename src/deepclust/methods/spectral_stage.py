@@ -160,13 +160,17 @@ class SpectralStageMixin:
         loss = eigenvector_loss(self.head_(z).y_tilde, target)
         return self._step(opt, {"loss": loss, "eigenvectors": loss})
 
-    def _spectral_embedding(self, codes: Tensor, n_eigenvectors: int | None = None) -> Tensor:
+    def _spectral_embedding(self, codes: Tensor) -> Tensor:
         """The embedding k-means clusters: the first ``n_eigenvectors_`` columns of the
-        orthonormal output Y of the codes, each row scaled to unit length when
-        ``normalize_rows`` (the last step of Ng, Jordan & Weiss, NIPS 2002: rows of an
-        approximate eigenvector matrix vary in length with the degree of their point; on the
-        unit sphere the clusters become directions)."""
-        y = self.head_(codes).y[:, :n_eigenvectors or self.n_eigenvectors_]
+        orthonormal output Y of the codes (``_leading``)."""
+        return self._leading(self.head_(codes).y, self.n_eigenvectors_)
+
+    def _leading(self, y: Tensor, m: int) -> Tensor:
+        """Y's first ``m`` columns, each row scaled to unit length when ``normalize_rows``
+        (the last step of Ng, Jordan & Weiss, NIPS 2002: rows of an approximate eigenvector
+        matrix vary in length with the degree of their point; on the unit sphere the clusters
+        become directions)."""
+        y = y[:, :m]
         return F.normalize(y, dim=1) if self.normalize_rows else y
 
     def _head_out(self, z: Tensor) -> Tensor:
@@ -186,14 +190,13 @@ class SpectralStageMixin:
         self.head_.eval()
         codes = self._encode(X_t)
         self.head_.update_ortho_weights(codes)
-        self.n_eigenvectors_ = self.spectral_dim_
+        self.n_eigenvectors_, self.normalized_cuts_ = self.spectral_dim_, {}
         if W is None or self.spectral_dim_ == self.n_clusters_:
             return
         seed = int(rng.integers(2**31 - 1))
-        cuts = {}
+        y = self.head_(codes).y  # once; each candidate count takes its leading columns
         for m in range(self.n_clusters_, self.spectral_dim_ + 1):
-            Y = self._spectral_embedding(codes, m).cpu().numpy()
+            Y = self._leading(y, m).cpu().numpy()
             labels = KMeans(self.n_clusters_, n_init=NCUT_STARTS, random_state=seed).fit_predict(Y)
-            cuts[m] = normalized_cut(W, labels)
-        self.n_eigenvectors_ = min(cuts, key=cuts.get)
-        self.normalized_cuts_ = cuts
+            self.normalized_cuts_[m] = normalized_cut(W, labels)
+        self.n_eigenvectors_ = min(self.normalized_cuts_, key=self.normalized_cuts_.get)
