@@ -116,6 +116,8 @@ def test_presets_are_checked_and_the_variant_wins_over_the_schedule():
     paper = DCFAE.preset("full", "paper")
     assert (paper.pretrain_epochs, paper.w_gan, paper.lr) == (100, 100.0, 1e-4)
     assert DCFAE.preset("vae", "paper").w_gan == 0.0
+    assert {DCFAE.preset(v).p_kernel for v in VARIANTS} == {"student-t"}  # the code's P
+    assert DCFAE().p_kernel == "auto"
     assert METHODS["dcfae"] is DCFAE
 
 
@@ -160,16 +162,35 @@ def test_augmentation_shifts_and_rotates_images(images):
 
 def test_augmented_fit_runs_and_differs(images):
     X = images[0][:32]
-    params = {**SMALL, "pretrain_epochs": 1, "cluster_epochs": 1}
+    params = {**SMALL, "pretrain_epochs": 1, "cluster_epochs": 1, "p_kernel": "student-t"}
     plain = DCFAE(3, **params).fit(X)
     augmented = DCFAE(3, augment=True, **params).fit(X)
     assert plain.history_[0]["rec"] == augmented.history_[0]["rec"]  # stage 2 only
     assert plain.history_[1]["rec"] != augmented.history_[1]["rec"]
+    with pytest.raises(DeepclustError, match="p_kernel='graph' trains f on cached codes"):
+        DCFAE(3, augment=True, **{**params, "p_kernel": "auto"}).fit(X)  # images: graph
 
 
-def test_resume_finished_fit_gives_the_same_model(blobs, tmp_path):
+def test_graph_p_clusters_separated_blobs_on_neighbour_batches(blobs):
+    X, y = blobs
+    params = {**SMALL, "p_kernel": "graph", "perplexity": 10, "pretrain_epochs": 10,
+              "cluster_epochs": 10}
+    fitted = DCFAE(3, **params).fit(X)
+    assert cluster_accuracy(y, fitted.labels_) == 1.0
+    assert fitted.p_kernel_ == "graph"
+    assert np.array_equal(DCFAE(3, **params).fit(X).labels_, fitted.labels_)
+    # stage 2 trains f alone on the pretrained codes: the encoder is the pretrained one
+    assert {k for h in fitted.history_ if h["stage"] == "cluster" for k in h} == {
+        "stage", "epoch", "cluster", "loss", "seconds"}
+    pretrained = DCFAE(3, **{**params, "cluster_epochs": 0}).fit(X)
+    for a, b in zip(pretrained.encoder_.parameters(), fitted.encoder_.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("p_kernel", ["auto", "graph"])
+def test_resume_finished_fit_gives_the_same_model(blobs, tmp_path, p_kernel):
     X = blobs[0][:96]
-    params = {**SMALL, "checkpoint_dir": str(tmp_path)}
+    params = {**SMALL, "checkpoint_dir": str(tmp_path), "p_kernel": p_kernel}
     first = DCFAE(3, **params).fit(X)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cluster.pt", "pretrain.pt"]
     again = DCFAE(3, **params).fit(X, resume=True)
@@ -192,6 +213,8 @@ def test_resume_finished_fit_gives_the_same_model(blobs, tmp_path):
         ({"spectral_gamma": -1.0}, "spectral_gamma must be > 0"),
         ({"w_gan": -1}, "w_gan must be >= 0"),
         ({"widths": ()}, "widths must be a non-empty"),
+        ({"p_kernel": "gauss"}, "p_kernel must be one of"),
+        ({"batch_neighbors": 0}, "batch_neighbors must be >= 1"),
     ],
 )
 def test_bad_parameters_are_clear_errors(params, message, blobs):

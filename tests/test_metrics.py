@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from deepclust.exceptions import DeepclustError
-from deepclust.metrics import cluster_accuracy, evaluate
+from deepclust.metrics import cluster_accuracy, evaluate, matched_confusion
 
 
 def test_permuted_perfect_labelling_scores_one():
@@ -29,6 +29,28 @@ def test_fewer_clusters_than_classes():
     y_true = [0, 0, 1, 1, 2, 2]
     y_pred = [0, 0, 0, 0, 1, 1]
     assert cluster_accuracy(y_true, y_pred) == pytest.approx(4 / 6)
+
+
+def test_matched_confusion_puts_a_known_permutation_on_the_diagonal():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 6, size=300)
+    perm = rng.permutation(6)
+    counts, classes, clusters = matched_confusion(y, perm[y])
+    assert (counts == np.diag(np.bincount(y))).all()
+    assert list(classes) == list(range(6)) and list(clusters) == list(perm)
+    # two classes, three clusters: the unmatched cluster is the last column
+    counts, classes, clusters = matched_confusion([0, 0, 0, 1, 1, 1], [5, 5, 9, 7, 7, 7])
+    assert counts.tolist() == [[2, 0, 1], [0, 3, 0]] and list(clusters) == [5, 7, 9]
+    # three classes, two clusters: the unmatched class is the last row
+    counts, classes, _ = matched_confusion([0, 0, 1, 1, 2, 2], [1, 1, 1, 1, 0, 0])
+    assert trace_fraction(counts) == pytest.approx(cluster_accuracy([0, 0, 1, 1, 2, 2],
+                                                                    [1, 1, 1, 1, 0, 0]))
+    assert classes[-1] in (0, 1) and counts.shape == (3, 2)
+
+
+def trace_fraction(counts):
+    k = min(counts.shape)
+    return counts[range(k), range(k)].sum() / counts.sum()
 
 
 def test_nmi_uses_arithmetic_normaliser():

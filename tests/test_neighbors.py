@@ -17,6 +17,7 @@ from deepclust.graph import (
     neighbor_batches,
     neighbor_graph,
     normalized_cut,
+    perplexity_affinity,
     sparse_affinity,
     spectral_embedding,
 )
@@ -105,6 +106,42 @@ def test_affinity_from_the_graph_is_symmetric_uses_only_its_edges_and_matches_a_
     # with every point in the graph, the global affinity is the batch kNN affinity of all
     same = knn_affinity(torch.from_numpy(Z).double(), 5, 2.0).numpy()
     np.testing.assert_allclose(sparse_affinity(g, np.full(300, 2.0)).toarray(), same, atol=1e-6)
+
+
+def test_tsne_similarities_on_the_graph_are_calibrated_symmetric_and_scale_free():
+    Z = np.random.default_rng(5).normal(size=(400, 3)).astype(np.float32)
+    g = neighbor_graph(Z, 45)
+    P = perplexity_affinity(g, 15, chunk=128)  # several chunks
+    dense = P.toarray()
+    assert dense.sum() == pytest.approx(1.0) and np.allclose(dense, dense.T)
+    assert (np.diag(dense) == 0).all() and P.nnz <= 2 * 400 * 45
+    for i, j in zip(*np.nonzero(dense), strict=True):
+        assert j in g.indices[i] or i in g.indices[j]
+    # each point's conditional distribution over its neighbours has the asked perplexity
+    one_way = reference_conditionals(g, 15)
+    entropy = -(one_way * np.log(np.where(one_way > 0, one_way, 1))).sum(1)
+    np.testing.assert_allclose(np.exp(entropy), 15, rtol=1e-3)
+    np.testing.assert_allclose(dense, (one_way + one_way.T) / 800, atol=1e-9)
+    far = perplexity_affinity(neighbor_graph(Z * 1e3, 45), 15).toarray()
+    np.testing.assert_allclose(far, dense, atol=1e-9)
+
+
+def reference_conditionals(g, perplexity):
+    """t-SNE's P_j|i over each point's graph neighbours as a dense (n, n) matrix, by a plain
+    numpy bisection one point at a time (a reference for perplexity_affinity)."""
+    n, k = g.indices.shape
+    out = np.zeros((n, n))
+    for i in range(n):
+        d = g.distances[i].astype(np.float64) ** 2
+        lo, hi = -50.0, 50.0
+        for _ in range(100):
+            beta = np.exp((lo + hi) / 2)
+            p = np.exp(-beta * (d - d.min()))
+            p /= p.sum()
+            h = -(p * np.log(np.maximum(p, 1e-300))).sum()
+            lo, hi = ((lo + hi) / 2, hi) if h > np.log(perplexity) else (lo, (lo + hi) / 2)
+        out[i, g.indices[i]] = p
+    return out
 
 
 def test_spectral_embedding_is_orthonormal_and_separates_components():

@@ -108,3 +108,23 @@ def test_early_stopping():
     stop = EarlyStopping(min_delta=0.1, patience=2)
     assert not stop.should_stop([{"loss": 3.0}, {"loss": 2.0}, {"loss": 1.0}])
     assert stop.should_stop([{"loss": 1.0}, {"loss": 0.95}, {"loss": 0.97}])
+
+
+def test_progress_bar_shows_stage_loss_and_monitor_score_and_quiet_hides_it(capsys):
+    x, t = _regression_problem()
+
+    def step(idx):
+        return {"loss": ((x[idx] - t[idx]) ** 2).mean()}
+
+    def monitor(epoch):
+        return {"monitor_acc": 0.5 + epoch / 10, "monitor_nmi": 0.25}
+
+    for verbose in (1, 0):
+        run_epochs(step, n_samples=64, batch_size=16, epochs=3, rng=np.random.default_rng(0),
+                   stateful={}, stage="pretrain", on_epoch_end=monitor, verbose=verbose)
+        err = capsys.readouterr().err
+        if verbose:
+            assert "pretrain" in err and "loss=" in err and "<00:00" in err  # stage, ETA
+            assert "acc=0.700" in err and "nmi=0.250" in err  # the last monitor scores
+        else:
+            assert err == ""

@@ -74,8 +74,12 @@ def check_samples(X: object, *, what: str = "X") -> np.ndarray:
 def check_n_clusters(n_clusters: object, n_samples: int, extra: int = 0) -> int:
     """Check that ``n_clusters`` is an integer in [2, n_samples - extra] (a method whose
     eigensolver needs more samples than components asks for ``extra``)."""
+    if n_clusters == "auto":
+        raise DeepclustError("n_clusters='auto' (K from the eigengap) is offered by DSCDAN, "
+                             "SpectralNet and SpectralClustering; give this method a number.")
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, int | np.integer):
-        raise DeepclustError(f"n_clusters must be an integer >= 2, got {n_clusters!r}.")
+        raise DeepclustError(f"n_clusters must be an integer >= 2 or 'auto', got "
+                             f"{n_clusters!r}.")
     if n_clusters < 2:
         raise DeepclustError(f"n_clusters must be at least 2, got {n_clusters}.")
     if n_clusters + extra > n_samples:
@@ -84,3 +88,15 @@ def check_n_clusters(n_clusters: object, n_samples: int, extra: int = 0) -> int:
             f"{n_samples}; pass more samples or ask for fewer clusters."
         )
     return int(n_clusters)
+
+
+def check_k_max(k_max: object, n_samples: int, extra: int = 0) -> int:
+    """Check ``k_max``, the largest K that ``n_clusters="auto"`` considers: an integer >= 2
+    whose ``k_max + 1`` eigenvalues the data can give."""
+    if isinstance(k_max, bool) or not isinstance(k_max, int | np.integer) or k_max < 2:
+        raise DeepclustError(f"k_max must be an integer >= 2, got {k_max!r}.")
+    if k_max + 3 + extra > n_samples:
+        raise DeepclustError(
+            f"n_clusters='auto' compares up to k_max={k_max} clusters and needs at least "
+            f"{k_max + 3 + extra} samples, got {n_samples}; lower k_max or give a number.")
+    return int(k_max)

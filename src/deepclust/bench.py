@@ -93,7 +93,7 @@ def run_one(method: str, data: str, seed: int, out_dir: Path, *,
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
         cmd = [sys.executable, "-m", "deepclust.cli", "fit", "--method", name, "--data", data,
-               "--seed", str(seed), "--out", str(run_dir), "-q",
+               "--seed", str(seed), "--out", str(run_dir), "-q", "--no-report",
                *(["--preset", preset] if preset else []), *extra_args]
         if data_dir:
             cmd += ["--data-dir", data_dir]

@@ -42,6 +42,15 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
     return params
 
 
+def _clusters_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+
+
 def _peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -91,7 +100,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
     ds = load_dataset(args.data, args.data_dir)
     n_clusters = args.clusters if args.clusters is not None else ds.n_classes
     if n_clusters is None:
-        raise DeepclustError(f"{ds.name} has no labels; pass the number of clusters: --clusters K.")
+        raise DeepclustError(f"{ds.name} has no labels; pass the number of clusters: --clusters K "
+                             "(or --clusters auto to estimate it).")
     params = {"n_clusters": n_clusters, "random_state": args.seed, **_parse_set(args.set)}
     if "device" in valid:
         params["device"] = args.device
@@ -112,10 +122,12 @@ def cmd_fit(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - tic
     result: dict[str, Any] = {
         "method": args.method, "data": ds.name, "n_samples": int(len(ds.X)),
-        "n_clusters": int(n_clusters), "seed": args.seed, "wall_seconds": seconds,
+        "n_clusters": int(model.n_clusters_), "seed": args.seed, "wall_seconds": seconds,
         "peak_memory_mb": _peak_memory_mb(), "params": model.get_params(deep=False),
         "environment": environment(), "command": args.command_line,
     }
+    if getattr(model, "eigenvalues_", None) is not None:  # n_clusters="auto"
+        result["eigenvalues"] = [float(v) for v in model.eigenvalues_]
     if ds.y is not None:
         result["metrics"] = evaluate(ds.y, model.labels_)
     if getattr(model, "history_", None):
@@ -127,8 +139,15 @@ def cmd_fit(args: argparse.Namespace) -> None:
     model.save(out / "model.pt")
     save_json(result, out / "result.json")
     scores = "  ".join(f"{k.upper()} {v:.4f}" for k, v in result.get("metrics", {}).items())
-    print(f"{args.method} on {ds.name} ({len(ds.X)} samples, {n_clusters} clusters): "
+    print(f"{args.method} on {ds.name} ({len(ds.X)} samples, {model.n_clusters_} clusters"
+          f"{' estimated' if n_clusters == 'auto' else ''}): "
           f"{scores}  wall {seconds:.1f} s -> {out}")
+    if not args.no_report:
+        from .html_report import write_html_report
+
+        page = write_html_report(model, ds.X, out / "report.html", y=ds.y, result=result,
+                                 seed=args.seed)
+        print(f"report -> {page}")
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -176,12 +195,35 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
+    if args.run:
+        return _run_report(args)
     from .report import write_report
 
     if not Path(args.results).is_dir():
         raise DeepclustError(f"results folder {args.results} does not exist; run "
                              "`deepclust bench --out` into it first.")
-    print(f"-> {write_report(args.results, args.out, args.figures)}")
+    print(f"-> {write_report(args.results, args.out or 'docs/BENCHMARKS.md', args.figures)}")
+
+
+def _run_report(args: argparse.Namespace) -> None:
+    """The HTML report of a finished ``deepclust fit --out DIR`` run, from its files."""
+    from .html_report import write_html_report
+
+    run = Path(args.run)
+    missing = [f for f in ("result.json", "model.pt") if not (run / f).is_file()]
+    if missing:
+        raise DeepclustError(f"{run} is not a finished run of `deepclust fit --out`: "
+                             f"{', '.join(missing)} missing.")
+    result = json.loads((run / "result.json").read_text())
+    model = BaseClusterer.load(run / "model.pt")
+    model.labels_ = read_labels(run / "labels.csv")
+    ds = load_dataset(args.data or result["data"], args.data_dir)
+    if len(ds.X) != len(model.labels_):
+        raise DataError(f"{ds.name} has {len(ds.X)} samples but the run clustered "
+                        f"{len(model.labels_)}; pass the data it was fitted on with --data.")
+    out = Path(args.out or run / "report.html")
+    page = write_html_report(model, ds.X, out, y=ds.y, result=result, seed=result.get("seed", 0))
+    print(f"-> {page}")
 
 
 def cmd_tsne(args: argparse.Namespace) -> None:
@@ -238,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--method", default=DEFAULT_METHOD,
                      help=f"one of {', '.join(METHODS)} (default {DEFAULT_METHOD})")
     data_args(fit, DEFAULT_DATA)
-    fit.add_argument("--clusters", type=int, help="number of clusters (default: the classes)")
+    fit.add_argument("--clusters", type=_clusters_arg,
+                     help="number of clusters, or 'auto' to estimate it from the eigengap "
+                     "(dscdan, spectralnet, spectral; default: the classes)")
     fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     fit.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     fit.add_argument("--out", help="output directory (default runs/METHOD-DATA-seedS)")
@@ -251,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "full (default full)")
     fit.add_argument("--schedule", help="dscdan, dcfae: cpu (default) or paper")
     fit.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    fit.add_argument("--no-report", action="store_true",
+                     help="skip report.html (its 2-D map takes some seconds)")
     fit.set_defaults(func=cmd_fit)
 
     pred = sub.add_parser("predict", help="assign new data to a fitted model's clusters")
@@ -279,10 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "n2d runs of the same data and seed (their time is still counted)")
     bench.set_defaults(func=cmd_bench)
 
-    rep = sub.add_parser("report", help="write docs/BENCHMARKS.md from the result files")
+    rep = sub.add_parser("report", help="write docs/BENCHMARKS.md from the result files, or "
+                         "the HTML report of one run (--run)")
     rep.add_argument("--results", default="benchmarks",
                      help="folder of result folders, one per data set (default benchmarks)")
-    rep.add_argument("--out", default="docs/BENCHMARKS.md", help="page to write")
+    rep.add_argument("--run", metavar="DIR",
+                     help="a `deepclust fit --out` folder: write its report.html instead")
+    rep.add_argument("--data", help="with --run: the data it was fitted on (default: the "
+                     "one its result.json names)")
+    rep.add_argument("--data-dir", help="with --run: folder holding the dataset files")
+    rep.add_argument("--out", help="page to write (default docs/BENCHMARKS.md, or "
+                     "DIR/report.html with --run)")
     rep.add_argument("--figures", default="docs/figures",
                      help="folder of figures made by `deepclust tsne` (default docs/figures)")
     rep.set_defaults(func=cmd_report)

@@ -34,6 +34,21 @@ def cluster_accuracy(y_true: object, y_pred: object) -> float:
     return float(counts[rows, cols].sum() / y_true.size)
 
 
+def matched_confusion(y_true: object, y_pred: object
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The confusion matrix after Hungarian matching: counts of classes (rows) × clusters
+    (columns), ordered so that each matched pair of class and cluster lies on the diagonal
+    (classes or clusters left without a match come last). Returns the counts, the class ids
+    in row order and the cluster ids in column order."""
+    y_true, y_pred = _check_labelings(y_true, y_pred)
+    counts = contingency_matrix(y_true, y_pred)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    row_order = np.concatenate([rows, np.setdiff1d(np.arange(counts.shape[0]), rows)])
+    col_order = np.concatenate([cols, np.setdiff1d(np.arange(counts.shape[1]), cols)])
+    return (counts[np.ix_(row_order, col_order)], np.unique(y_true)[row_order],
+            np.unique(y_pred)[col_order])
+
+
 def evaluate(y_true: object, y_pred: object) -> dict[str, float]:
     """ACC (Hungarian), NMI (arithmetic normaliser) and ARI of a clustering."""
     y_true, y_pred = _check_labelings(y_true, y_pred)

@@ -93,3 +93,27 @@ def knn_affinity(Z: Tensor, n_neighbors: int = 3, scale: float | str | None = No
         sigma2 = torch.tensor(float(scale) ** 2, dtype=Z.dtype, device=Z.device)
     W = torch.zeros_like(D2).scatter(1, idx, torch.exp(-d2_knn / (2 * sigma2)))
     return (W + W.T) / 2
+
+
+@torch.no_grad()
+def perplexity_rows(D: Tensor, perplexity: float, mask: Tensor | None = None,
+                    n_iter: int = 50) -> Tensor:
+    """t-SNE's conditional similarities ``P_j|i ∝ exp(-β_i D_ij)`` for each row i of squared
+    distances ``D`` (n, m), each β_i bisected so that row i has the given perplexity
+    (``2^entropy``; van der Maaten & Hinton 2008); entries where ``mask`` is True get 0.
+    Rows sum to 1. Each row is first divided by its mean distance, which moves only β_i's
+    search range, so the result does not depend on the scale of the distances."""
+    D = D.double()
+    mask = torch.zeros_like(D, dtype=torch.bool) if mask is None else mask
+    kept = (~mask).sum(1, keepdim=True).clamp_min(1)
+    D = D / (D.masked_fill(mask, 0).sum(1, keepdim=True) / kept).clamp_min(1e-12)
+    target = math.log(perplexity)
+    lo = torch.full((len(D), 1), -30.0, dtype=D.dtype, device=D.device)  # log β_i, bisected
+    hi = torch.full_like(lo, 30.0)
+    for _ in range(n_iter):
+        mid = (lo + hi) / 2
+        logp = torch.log_softmax((-mid.exp() * D).masked_fill(mask, -math.inf), dim=1)
+        entropy = -(logp.exp() * logp.masked_fill(mask, 0)).sum(1, keepdim=True)
+        wide = entropy > target  # too many neighbours: sharpen (larger β)
+        lo, hi = torch.where(wide, mid, lo), torch.where(wide, hi, mid)
+    return torch.softmax((-((lo + hi) / 2).exp() * D).masked_fill(mask, -math.inf), dim=1)

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
-from ..graph import pairwise_sq_dists
+from ..graph import pairwise_sq_dists, perplexity_rows
 
 PROB_FLOOR = 1e-10  # author's code: similarities clipped to [1e-10, 1]
 
@@ -49,19 +47,9 @@ def perplexity_similarity(H: Tensor, perplexity: float, n_iter: int = 50) -> Ten
         raise ValueError(f"perplexity_similarity needs a batch of at least 3, got {B}.")
     if not perplexity > 1:
         raise ValueError(f"perplexity must be > 1, got {perplexity}.")
-    D = pairwise_sq_dists(H.detach()).double()
     self_mask = torch.eye(B, dtype=torch.bool, device=H.device)
-    D = D / D.masked_fill(self_mask, 0).sum(1, keepdim=True).clamp_min(1e-12) * (B - 1)
-    target = math.log(min(perplexity, max((B - 1) / 3, 2.0)))
-    lo = torch.full((B, 1), -30.0, dtype=D.dtype, device=D.device)  # log β_i, bisected
-    hi = torch.full_like(lo, 30.0)
-    for _ in range(n_iter):
-        mid = (lo + hi) / 2
-        logp = torch.log_softmax((-mid.exp() * D).masked_fill(self_mask, -math.inf), dim=1)
-        entropy = -(logp.exp() * logp.masked_fill(self_mask, 0)).sum(1, keepdim=True)
-        wide = entropy > target  # too many neighbours: sharpen (larger β)
-        lo, hi = torch.where(wide, mid, lo), torch.where(wide, hi, mid)
-    cond = torch.softmax((-((lo + hi) / 2).exp() * D).masked_fill(self_mask, -math.inf), dim=1)
+    cond = perplexity_rows(pairwise_sq_dists(H.detach()),
+                           min(perplexity, max((B - 1) / 3, 2.0)), self_mask)
     return ((cond + cond.T) / (2 * B)).to(H.dtype)
 
 

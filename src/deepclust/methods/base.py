@@ -17,8 +17,9 @@ from torch import nn
 
 from .. import __version__
 from .._io import load_torch, save_torch
-from .._validation import check_n_clusters, check_samples
+from .._validation import check_k_max, check_n_clusters, check_samples
 from ..exceptions import DeepclustError, NotFittedError
+from ..graph import estimate_n_clusters
 from ..train import seed_from, seeded
 
 _REGISTRY: dict[str, type[BaseClusterer]] = {}
@@ -42,6 +43,8 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_",)
     #: samples needed beyond n_clusters (eigensolvers need more samples than components)
     _extra_samples: ClassVar[int] = 0
+    #: whether ``n_clusters="auto"`` is offered (K from the eigengap; needs ``k_max``)
+    _estimates_clusters: ClassVar[bool] = False
     #: whether the method has an embedding for ``transform`` (SC-Ncut has none)
     _has_embedding: ClassVar[bool] = True
 
@@ -53,7 +56,11 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None, *, resume: bool = False) -> BaseClusterer:
         """Cluster ``X``; ``y`` (optional) is only used to report metrics while training."""
         X = check_samples(X)
-        self.n_clusters_ = check_n_clusters(self.n_clusters, X.shape[0], self._extra_samples)
+        if self._estimates_clusters and self.n_clusters == "auto":
+            self.n_clusters_ = None  # estimated during the fit (_resolve_clusters)
+            check_k_max(self.k_max, X.shape[0], self._extra_samples)
+        else:
+            self.n_clusters_ = check_n_clusters(self.n_clusters, X.shape[0], self._extra_samples)
         y = None if y is None else np.asarray(y).ravel()
         if y is not None and y.shape[0] != X.shape[0]:
             raise DeepclustError(f"y has {y.shape[0]} labels for {X.shape[0]} samples.")
@@ -144,6 +151,18 @@ class BaseClusterer(ClusterMixin, BaseEstimator):
     def _build_modules(self) -> dict[str, nn.Module]:
         """Fresh (untrained) torch modules of a fitted model, by attribute name."""
         return {}
+
+    def _resolve_clusters(self, Z: Callable[[], Any], rng: np.random.Generator) -> bool:
+        """With ``n_clusters="auto"``: K from the eigengap of the neighbour graph of ``Z()``
+        (``graph.estimate_n_clusters``, at most ``k_max``) into ``n_clusters_``, the
+        eigenvalues into ``eigenvalues_``; returns whether K was estimated. Otherwise
+        ``eigenvalues_`` is None."""
+        self.eigenvalues_ = None
+        if self.n_clusters_ is not None:
+            return False
+        seed = int(rng.integers(2**31 - 1))
+        self.n_clusters_, self.eigenvalues_ = estimate_n_clusters(Z(), self.k_max, seed)
+        return True
 
     def _report_collapse(self) -> None:
         """Warn, and note in ``history_``, when clusters are empty or one holds almost all."""

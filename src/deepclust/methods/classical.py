@@ -57,20 +57,26 @@ class SpectralClustering(BaseClusterer):
     scikit-learn's ``SpectralClustering(affinity="nearest_neighbors")``: no dense n x n
     matrix. Spectral clustering has no out-of-sample map, so ``predict`` gives each new
     sample the majority cluster of its ``n_neighbors`` nearest training samples.
+    ``n_clusters="auto"``: K (at most ``k_max``, 20) from the eigengap of the neighbour graph
+    of the input (``graph.estimate_n_clusters``); the estimate is ``n_clusters_``, the
+    Laplacian's eigenvalues ``eigenvalues_``.
     """
 
-    _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_", "fit_X_")
+    _fitted_attrs: ClassVar[tuple[str, ...]] = ("labels_", "fit_X_", "eigenvalues_")
     _has_embedding: ClassVar[bool] = False
+    _estimates_clusters: ClassVar[bool] = True
     _extra_samples: ClassVar[int] = 1  # scipy's eigsh: K eigenvectors need more than K rows
 
-    def __init__(self, n_clusters: int = 10, *, n_neighbors: int = 10,
+    def __init__(self, n_clusters: int | str = 10, *, n_neighbors: int = 10, k_max: int = 20,
                  random_state: int | None = 0, verbose: int = 0) -> None:
         self.n_clusters = n_clusters
+        self.k_max = k_max
         self.n_neighbors = n_neighbors  # scikit-learn's default graph size
         self.random_state = random_state
         self.verbose = verbose
 
     def _fit(self, X, y, rng, *, resume):
+        self._resolve_clusters(lambda: _flat(X), rng)
         n_neighbors = min(self.n_neighbors, len(X) - 1)
         sc = cluster.SpectralClustering(
             self.n_clusters_, affinity="nearest_neighbors", n_neighbors=n_neighbors,

@@ -7,7 +7,9 @@ Two stages, each a ``train.run_epochs`` loop with its own checkpoint:
    discriminator takes its own simultaneous step on every batch.
 2. ``cluster`` — the same terms plus the deep dense network f ("grouper"), trained with the
    cross-entropy between Student-t pairwise similarities of the latent codes (P, ν = 100) and
-   of the embedding f(mu) (Q, ν = 1).
+   of the embedding f(mu) (Q, ν = 1). Our default for images (``p_kernel="graph"``): P is
+   t-SNE's over one neighbour graph of all the pretrained codes, and f alone learns it on
+   those codes (the class docstring).
 
 Labels: k-means on f(mu) (paper summary, spec §E.10) or sklearn spectral clustering (author's
 code). The full paper could not be retrieved; the losses, schedule and widths come from the
@@ -27,6 +29,7 @@ from sklearn.cluster import SpectralClustering
 from torch import Tensor, nn
 
 from ..exceptions import DeepclustError
+from ..graph import batch_affinity, neighbor_batches, neighbor_graph, perplexity_affinity
 from ..losses import (
     bce_reconstruction,
     discriminator_loss,
@@ -51,12 +54,14 @@ from ..nets.autoencoder import MIN_CONV_SIZE
 from .deep import DEEP_FITTED, DeepClusterer, code_size, hidden_sizes
 
 # Ablations of the paper (FAE, residual CNN, DDNN; the table's values were not retrievable):
-# each row removes one part from "full", DCFAE itself.
+# each row removes one part from "full", DCFAE with the code's P (a Student-t on each batch's
+# codes, trained jointly with the autoencoder) in place of our default, the graph's P.
+CODE_P = {"p_kernel": "student-t"}
 VARIANTS: dict[str, dict[str, Any]] = {
-    "vae": {"w_gan": 0.0},             # a VAE: no discriminator, no generator term
-    "fae-nores": {"residual": False},  # the fusion AE from plain strided convs (images only)
-    "fae": {"grouper": False},         # no dense network: k-means on mu after pretraining
-    "full": {},
+    "vae": {**CODE_P, "w_gan": 0.0},             # a VAE: no discriminator, no generator term
+    "fae-nores": {**CODE_P, "residual": False},  # plain strided convs (images only)
+    "fae": {**CODE_P, "grouper": False},         # no dense network: k-means on mu
+    "full": CODE_P,
 }
 # Schedules: "cpu" is the class default; "paper" is the author's code as run (main.py and
 # train.py, method-spec §B.2-B.4): its epochs, batch, learning rate, widths and loss weights.
@@ -112,10 +117,26 @@ class DCFAE(DeepClusterer):
         discriminator (the ablation "vae").
     label_noise : the discriminator's targets get ``label_noise``·U(0, 1) added (0.05, code).
     p_kernel : how P is made from mu, ``"auto"`` (below), ``"student-t"`` (code: a Student-t
-        kernel of ``dof_p`` degrees of freedom and fixed width) or ``"perplexity"`` (ours:
+        kernel of ``dof_p`` degrees of freedom and fixed width), ``"perplexity"`` (ours:
         t-SNE's Gaussian with a width calibrated per point to ``perplexity`` neighbours within
         the batch, as parametric t-SNE; scale-free: it does not depend on how far apart the
-        codes lie).
+        codes lie) or ``"graph"`` (ours, the default for images: that P computed once over
+        the neighbour graph of all the codes after pretraining, 3·perplexity neighbours per
+        point as scikit-learn's t-SNE, ``graph.perplexity_affinity``, and stage 2 trains f
+        alone on those fixed codes, a parametric t-SNE of them: P stays the codes' own. Its
+        batches hold anchors with their ``batch_neighbors`` nearest,
+        ``graph.neighbor_batches``, P the batch's block of the global P renormalised; a
+        random batch of 256 from 10,000 samples holds under one of a point's 30 nearest).
+        Measured (seed 0 unless said; "joint" = the graph's P with the code's joint stage
+        2): digits, 3 seeds, 0.944 ACC (joint 0.943) against 0.862 with the Student-t P;
+        USPS 0.967 (joint 0.945) against 0.758 (5-seed mean); MNIST-test, f trained on one
+        pretraining's codes, 0.929 after 300 batches, 0.968 after 2,000 (joint, 300
+        batches: 0.802; Student-t P: 0.803, 5-seed mean); wine, 5 seeds, 0.925 against
+        0.924 with the perplexity P. The 10 nearest codes of a point share its class 94.5 %
+        of the time on MNIST-test, where k-means on the codes reaches 0.69.
+    batch_neighbors : neighbours per anchor in the stage-2 batches of ``p_kernel="graph"``
+        (7, ours: 32 anchors and their neighbours in a batch of 256; 3 gave 0.965 against
+        0.961 after 1,000 batches on the MNIST-test codes above: kept at 7).
     perplexity : the effective number of neighbours of each point in P (30, t-SNE's default;
         ours: on wine, with the sized networks, 5 seeds 0.910 ACC at 10 against 0.924 at 30;
         on 20-topic tf-idf, seeds 0-1, 0.812 at 10 and 0.820 at 30).
@@ -137,7 +158,8 @@ class DCFAE(DeepClusterer):
         eigensolver had not finished after several minutes). On digits spectral scored below
         k-means (ACC 0.78 / 0.82 against 0.83 / 0.92 on seeds 0 / 2).
     pretrain_epochs, cluster_epochs : stage lengths in epochs, or ``"auto"`` (ours, the CPU
-        schedule: about 1,000 and 300 batches whatever the data size).
+        schedule: about 1,000 and 300 batches whatever the data size; 2,000 stage-2 batches
+        of f alone, about 15 ms each, with ``p_kernel="graph"``).
         ``DCFAE.preset(schedule="paper")`` gives the code's 100 + 100 epochs and widths.
     batch_size : 256 (code). lr: Adam learning rate of the autoencoder, the grouper and the
         discriminator (code: 1e-4; ours: 1e-3, below).
@@ -176,6 +198,10 @@ class DCFAE(DeepClusterer):
 
     # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1000, "cluster": 300}
+    # ours: stage 2 of p_kernel="graph", f alone on cached codes (about 15 ms a batch on
+    # 2 cores); MNIST-test seed 0, the same codes: 0.929 ACC after 300, 0.961 after 1,000,
+    # 0.968 after 2,000
+    graph_batches: ClassVar[int] = 2000
     # ``DCFAE.preset(variant, schedule, **params)``: an ablation on a schedule
     variants: ClassVar[dict[str, dict[str, Any]]] = VARIANTS
     schedules: ClassVar[dict[str, dict[str, Any]]] = SCHEDULES
@@ -183,7 +209,7 @@ class DCFAE(DeepClusterer):
                                                 "latent_dim_", "mlp_hidden_", "disc_hidden_")
     # "auto" parameters by input kind (class docstring, "Feature vectors")
     auto_params: ClassVar[dict[str, dict[str, Any]]] = {
-        "unit": {"w_kl": 0.1, "p_kernel": "student-t", **SIZES},        # ours on digits, code
+        "unit": {"w_kl": 0.1, "p_kernel": "graph", **SIZES},            # ours (p_kernel)
         "standard": {"w_kl": 0.01, "p_kernel": "perplexity", **SIZES},  # ours on tf-idf
     }
 
@@ -209,6 +235,7 @@ class DCFAE(DeepClusterer):
         label_noise: float = 0.05,
         p_kernel: str = "auto",
         perplexity: float = 30.0,
+        batch_neighbors: int = 7,
         dof_p: float = 10.0,
         dof_q: float = 1.0,
         detach_p: bool = True,
@@ -244,6 +271,7 @@ class DCFAE(DeepClusterer):
         self.label_noise = label_noise
         self.p_kernel = p_kernel
         self.perplexity = perplexity
+        self.batch_neighbors = batch_neighbors
         self.dof_p = dof_p
         self.dof_q = dof_q
         self.detach_p = detach_p
@@ -280,12 +308,23 @@ class DCFAE(DeepClusterer):
             h = mu.detach() if self.detach_p else mu
             P = (perplexity_similarity(h, self.perplexity) if self.p_kernel_ == "perplexity"
                  else student_t_similarity(h, self.dof_p))      # P on mu: ours / code
-            Q = student_t_similarity(self.grouper_(mu), self.dof_q)
-            t["cluster"] = pairwise_cross_entropy(P, Q)          # L_c = -Σ P log Q, code
+            t["cluster"] = self._cluster_loss(mu, P)
         weights = {"rec": self.w_rec, "kl": self.w_kl_, "gen": self.w_gan,
                    "cluster": self.w_cluster}                    # "disc" trains D only
         t["loss"] = sum(weights[name] * term for name, term in t.items() if name in weights)
         return t
+
+    def _cluster_loss(self, mu: Tensor, P: Tensor) -> Tensor:
+        """L_c = -Σ P log Q, Q the Student-t similarities of f(mu) (code)."""
+        return pairwise_cross_entropy(P, student_t_similarity(self.grouper_(mu), self.dof_q))
+
+    def _graph_step(self, mu: Tensor, P: Tensor, opt: torch.optim.Optimizer
+                    ) -> dict[str, Tensor]:
+        """``p_kernel="graph"``: one step of f alone on cached codes, P the batch's block of
+        the global P renormalised (parametric t-SNE)."""
+        self.grouper_.train()
+        cluster = self._cluster_loss(mu, P / P.sum().clamp_min(1e-12))
+        return self._step(opt, {"cluster": cluster, "loss": self.w_cluster * cluster})
 
     # --- fitting ---------------------------------------------------------------------------------
     def _fit(self, X, y, rng, *, resume):
@@ -295,6 +334,10 @@ class DCFAE(DeepClusterer):
                 f"{SPECTRAL_MAX_SAMPLES} samples. Use assign='kmeans'."
             )
         X_t, watch = self._setup(X, y)
+        if self.augment and self.p_kernel_ == "graph":  # "auto" is resolved by now
+            raise DeepclustError("augment=True augments the images of the joint stage 2, and "
+                                 "p_kernel='graph' trains f on cached codes instead; use "
+                                 "p_kernel='student-t' (the code's) with augment.")
         self.discriminator_ = self._build_discriminator()
         if self.discriminator_ is not None:
             self.discriminator_.to(self.device_)
@@ -302,12 +345,39 @@ class DCFAE(DeepClusterer):
         self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
                     pre["stateful"], lambda idx: self._fae_step(X_t[idx], False, pre), watch,
                     embed=lambda z: z)
-        if self.grouper:
+        if self.grouper and self.p_kernel_ == "graph":
+            self._graph_stage(X_t, rng, resume, watch)
+        elif self.grouper:
             clu = self._optimisers(cluster=True)
             self._stage("cluster", self.cluster_epochs, len(X), self.batch_size, rng, resume,
                         clu["stateful"], lambda idx: self._fae_step(X_t[idx], True, clu), watch,
                         embed=self.grouper_)
         self._finish(X_t, y, rng, n_init=self.n_init)
+
+    def _graph_stage(self, X_t: Tensor, rng: np.random.Generator, resume: bool,
+                     watch: Any) -> None:
+        """The stage ``cluster`` of ``p_kernel="graph"``: t-SNE's P over the neighbour graph
+        of the pretrained codes (3·perplexity neighbours, as scikit-learn's t-SNE), and f
+        trained alone on those codes, fixed so that P stays theirs, on batches of anchors
+        with their ``batch_neighbors`` nearest."""
+        codes = self._encode(X_t)
+        seed = int(rng.integers(2**31 - 1))
+        graph = neighbor_graph(codes, math.ceil(3 * self.perplexity), random_state=seed)
+        P = perplexity_affinity(graph, self.perplexity)
+        opt = torch.optim.Adam(self.grouper_.parameters(), lr=self.lr)
+
+        def batches(r: np.random.Generator) -> list[np.ndarray]:
+            return neighbor_batches(graph, self.batch_size, self.batch_neighbors, r)
+
+        self._stage("cluster", self.cluster_epochs, len(X_t), self.batch_size, rng, resume,
+                    {"grouper": self.grouper_, "opt": opt},
+                    lambda idx: self._graph_step(codes[idx], batch_affinity(P, idx).to(
+                        codes.device), opt), watch, embed=self.grouper_, batches=batches)
+
+    def _auto_batches(self, stage: str) -> int:
+        if stage == "cluster" and self.p_kernel_ == "graph":
+            return self.graph_batches
+        return super()._auto_batches(stage)
 
     def _optimisers(self, cluster: bool) -> dict[str, Any]:
         """Adam for the autoencoder (and the grouper in stage 2) and, on its own, for the
@@ -378,7 +448,7 @@ class DCFAE(DeepClusterer):
         super()._check_params()
         self._check_choices({"architecture": ("auto", "conv", "mlp"),
                              "assign": ("kmeans", "spectral"),
-                             "p_kernel": ("auto", "student-t", "perplexity")})
+                             "p_kernel": ("auto", "student-t", "perplexity", "graph")})
         image = len(self.input_shape_) == 3
         if self.architecture == "conv" and not image:
             raise DeepclustError(
@@ -388,7 +458,7 @@ class DCFAE(DeepClusterer):
             raise DeepclustError("augment=True shifts and rotates images; these samples are "
                                  f"vectors of shape {self.input_shape_}.")
         self._check_at_least(2, "batch_size")
-        self._check_at_least(1, "latent_dim", "n_init")
+        self._check_at_least(1, "latent_dim", "n_init", "batch_neighbors")
         for name in ("w_rec", "w_kl", "w_gan", "w_cluster", "label_noise", "grouper_dropout"):
             if self._left_auto(name):
                 continue

@@ -181,7 +181,8 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         """ACC/NMI/ARI of k-means (one init) on the current embedding, for the history."""
         self._set_mode(train=False)
         embedding = embed(self._encode(X_t)).cpu().numpy()
-        labels = KMeans(self.n_clusters_, n_init=1, random_state=0).fit_predict(embedding)
+        n = self.n_clusters_ or len(np.unique(y))  # "auto" before its estimate: the classes
+        labels = KMeans(n, n_init=1, random_state=0).fit_predict(embedding)
         return {f"monitor_{k}": v for k, v in evaluate(y, labels).items()}
 
     def _finish(self, X_t: Tensor, y: np.ndarray | None, rng: np.random.Generator, *,

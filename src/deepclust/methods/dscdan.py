@@ -80,7 +80,11 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : number of clusters K.
+    n_clusters : number of clusters K, or ``"auto"``: K estimated from the eigengap of the
+        neighbour graph of the codes after pretraining (``graph.estimate_n_clusters``), at
+        most ``k_max``; the estimate is ``n_clusters_``, the Laplacian's eigenvalues
+        ``eigenvalues_``.
+    k_max : the largest K that ``n_clusters="auto"`` considers (20, ours).
     latent_dim : code size; ``"auto"``: 120 for images (paper §4.3 and code), at most the
         number of features for vectors (ours, ``methods.deep.code_size``). Used: ``latent_dim_``.
     architecture : ``"auto"`` (convs for images of at least 16×16, an MLP for vectors and
@@ -181,15 +185,17 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
                      "spectral_solver": "batch", **SIZES},          # paper
     }
     schedules: ClassVar[dict[str, dict[str, Any]]] = SCHEDULES
+    _estimates_clusters: ClassVar[bool] = True
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "head_", "n_neighbors_",
                                                 "affinity_scale_", "latent_dim_", "mlp_hidden_",
                                                 "spectral_solver_", "spectral_dim_",
-                                                "n_eigenvectors_")
+                                                "n_eigenvectors_", "eigenvalues_")
 
     def __init__(
         self,
-        n_clusters: int = 10,
+        n_clusters: int | str = 10,
         *,
+        k_max: int = 20,
         latent_dim: int | str = "auto",
         architecture: str = "auto",
         scaling: str = "auto",
@@ -227,6 +233,7 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         checkpoint_dir: str | None = None,
     ) -> None:
         self.n_clusters = n_clusters
+        self.k_max = k_max
         self.latent_dim = latent_dim
         self.architecture = architecture
         self.scaling = scaling
@@ -308,6 +315,7 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
                     {**ae, "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, False),
                     watch, embed=lambda z: z)
+        self._clusters_from_codes(X_t, rng)
         if self.spectral:
             W, target = self._spectral_stage(X_t, rng, resume, watch)
             self.means_ = nn.Parameter(torch.zeros(self.spectral_dim_, self.latent_dim_,
@@ -340,7 +348,7 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         encoder, decoder = build_autoencoder(shape, self.latent_dim_, kind=self.architecture,
                                               config=config, hidden=tuple(self.mlp_hidden_))
         modules = {"encoder_": self.encoder or encoder, "decoder_": self.decoder or decoder}
-        if self.spectral:
+        if self.spectral and self.n_clusters_ is not None:  # else built once K is estimated
             modules["head_"] = self._spectral_head(self.latent_dim_)
         return modules
 

@@ -70,7 +70,7 @@ class SpectralStageMixin:
     def _check_graph_params(self) -> None:
         self._check_choices({"spectral_solver": ("auto", *SOLVERS)})
         m = self.spectral_dim
-        if m not in ("auto", "n_clusters") and (isinstance(m, str) or m < self.n_clusters_):
+        if m not in ("auto", "n_clusters") and (isinstance(m, str) or m < (self.n_clusters_ or 2)):
             raise DeepclustError(f"spectral_dim must be 'auto', 'n_clusters' or an integer >= "
                                  f"n_clusters={self.n_clusters_}, got {m!r}.")
         if self.n_neighbors != "auto" and (isinstance(self.n_neighbors, str)
@@ -80,6 +80,14 @@ class SpectralStageMixin:
         if scale not in (None, "auto", "local") and (isinstance(scale, str) or not scale > 0):
             raise DeepclustError(
                 f"affinity_scale must be None, 'auto', 'local' or > 0, got {scale!r}.")
+
+    def _clusters_from_codes(self, X_t: Tensor, rng: np.random.Generator) -> None:
+        """``n_clusters="auto"``: K estimated on the codes after pretraining, and the spectral
+        network built for it."""
+        estimated = self._resolve_clusters(lambda: self._encode(X_t), rng)
+        if estimated and getattr(self, "spectral", True):  # DSCDAN's presets may have none
+            latent_dim = getattr(self, "latent_dim_", self.latent_dim)  # DSCDAN's is resolved
+            self.head_ = self._spectral_head(latent_dim).to(self.device_)
 
     def _spectral_head(self, latent_dim: int) -> SpectralHead:
         """The spectral network, with ``spectral_dim_`` outputs: ``spectral_dim`` itself,
@@ -95,6 +103,9 @@ class SpectralStageMixin:
             raise DeepclustError(f"assign='argmax' takes one cluster per output of the spectral "
                                  f"network; spectral_dim={m!r} must be {k} or 'n_clusters'.")
         self.spectral_dim_ = k if m == "n_clusters" else int(m)
+        if self.spectral_dim_ < k:  # an estimated K above the given spectral_dim
+            raise DeepclustError(f"spectral_dim={m} is below the {k} clusters estimated; "
+                                 "leave spectral_dim at 'auto' with n_clusters='auto'.")
         return SpectralHead(latent_dim, self.spectral_dim_, tuple(self.spectral_hidden))
 
     def _spectral_stage(self, X_t: Tensor, rng: np.random.Generator, resume: bool,

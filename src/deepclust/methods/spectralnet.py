@@ -29,7 +29,11 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
 
     Parameters
     ----------
-    n_clusters : number of clusters K.
+    n_clusters : number of clusters K, or ``"auto"``: K estimated from the eigengap of the
+        neighbour graph of the codes after pretraining (``graph.estimate_n_clusters``), at
+        most ``k_max``; the estimate is ``n_clusters_``, the Laplacian's eigenvalues
+        ``eigenvalues_``.
+    k_max : the largest K that ``n_clusters="auto"`` considers (20, ours).
     latent_dim, architecture, scaling, mlp_hidden : the autoencoder, as :class:`DEC`
         (10-dimensional codes of a d-500-500-2000 MLP, SpectralNet's MNIST setting).
     n_neighbors : kNN neighbours of the affinity (3, SpectralNet's MNIST setting).
@@ -49,9 +53,10 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
     """
 
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 2000, "spectral": 300}
+    _estimates_clusters: ClassVar[bool] = True
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "head_", "n_neighbors_",
                                                 "affinity_scale_", "spectral_solver_",
-                                                "spectral_dim_", "n_eigenvectors_")
+                                                "spectral_dim_", "n_eigenvectors_", "eigenvalues_")
     # the graph of SpectralNet's MNIST setting for every input ("auto" = these values)
     auto_params: ClassVar[dict[str, dict[str, Any]]] = {
         kind: {"n_neighbors": 3, "affinity_scale": None, "spectral_solver": "batch"}
@@ -59,8 +64,9 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
 
     def __init__(
         self,
-        n_clusters: int = 10,
+        n_clusters: int | str = 10,
         *,
+        k_max: int = 20,
         latent_dim: int = 10,
         architecture: str = "mlp",
         scaling: str = "auto",
@@ -83,6 +89,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         checkpoint_dir: str | None = None,
     ) -> None:
         self.n_clusters = n_clusters
+        self.k_max = k_max
         self.latent_dim = latent_dim
         self.architecture = architecture
         self.scaling = scaling
@@ -107,11 +114,14 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
     def _fit(self, X, y, rng, *, resume):
         X_t, watch = self._setup(X, y)
         self._pretrain(X_t, rng, resume, watch)
+        self._clusters_from_codes(X_t, rng)
         W, _ = self._spectral_stage(X_t, rng, resume, watch)
         self._store_ortho_weights(X_t, W, rng)
         self._finish(X_t, y, rng, n_init=10)
 
     def _extra_modules(self) -> dict[str, nn.Module]:
+        if self.n_clusters_ is None:  # built once K is estimated
+            return {}
         return {"head_": self._spectral_head(self.latent_dim)}
 
     def _check_params(self) -> None:

@@ -48,6 +48,15 @@ def minibatches(
     return np.array_split(order, math.ceil(n_samples / batch_size))
 
 
+def _progress(sums: Mapping[str, float], seen: int, monitor: Mapping[str, float]
+              ) -> dict[str, str]:
+    """The progress bar's postfix: the epoch's running mean loss and the last monitor
+    scores (ACC/NMI of k-means on the embedding, when labels are watched)."""
+    shown = {"loss": f"{sums['loss'] / seen:.4g}"} if "loss" in sums and seen else {}
+    return shown | {k.removeprefix("monitor_"): f"{v:.3f}" for k, v in monitor.items()
+                    if k != "monitor_ari"}
+
+
 def run_epochs(
     step: StepFn,
     *,
@@ -75,6 +84,7 @@ def run_epochs(
     (``ceil(n_samples / batch_size)`` of them) instead of ``minibatches``.
     """
     history: list[dict[str, Any]] = []
+    monitor: dict[str, float] = {}  # the last monitor scores, shown beside the loss
     start = 0
     if resume and checkpoint is not None and checkpoint.exists():
         saved = load_checkpoint(checkpoint, stateful, rng)
@@ -104,6 +114,7 @@ def run_epochs(
                         )
                     sums[name] = sums.get(name, 0.0) + value * len(idx)
                 seen += len(idx)
+                bar.set_postfix(_progress(sums, seen, monitor), refresh=False)
                 bar.update()
             record = {"stage": stage, "epoch": epoch + 1}
             record.update({name: total / seen for name, total in sums.items()})
@@ -111,7 +122,8 @@ def run_epochs(
             if on_epoch_end is not None:
                 record.update(on_epoch_end(epoch))
             history.append(record)
-            bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4g}")
+            monitor = {k: v for k, v in record.items() if k.startswith("monitor_")} or monitor
+            bar.set_postfix(_progress(sums, seen, monitor))
             done = epoch + 1 == epochs or (
                 early_stopping is not None and early_stopping.should_stop(history)
             )
