@@ -73,6 +73,13 @@ def test_deep_methods_estimate_k_on_their_codes_and_save_it(klass, tmp_path):
                                                              ).eigenvalues_ is None
 
 
+@pytest.mark.parametrize("k", [3, 12])
+def test_spectralnet_estimates_few_and_many_blobs(k):
+    X, y = separated_blobs(k, per=60)
+    model = SpectralNet("auto", **SMALL).fit(X)
+    assert model.n_clusters_ == k and evaluate(y, model.labels_)["acc"] == 1.0
+
+
 @pytest.mark.slow
 def test_dscdan_estimates_about_ten_digits_on_its_codes():
     X = load_digits().data.reshape(-1, 1, 8, 8).astype(np.float32) / 16
