@@ -123,7 +123,8 @@ class DCFAE(DeepClusterer):
         codes lie) or ``"graph"`` (ours, the default for images: that P computed once over
         the neighbour graph of all the codes after pretraining, 3·perplexity neighbours per
         point as scikit-learn's t-SNE, ``graph.perplexity_affinity``, and stage 2 trains f
-        alone on those fixed codes, a parametric t-SNE of them: P stays the codes' own. Its
+        alone on those fixed codes, a parametric t-SNE of them: P stays the codes' own (so
+        w_rec, w_kl and w_gan act in pretraining only, and augment does not apply). Its
         batches hold anchors with their ``batch_neighbors`` nearest,
         ``graph.neighbor_batches``, P the batch's block of the global P renormalised; a
         random batch of 256 from 10,000 samples holds under one of a point's 30 nearest).
