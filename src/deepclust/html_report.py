@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.manifold import TSNE
 
 from ._io import save_text
+from .exceptions import DataError
 from .metrics import evaluate, matched_confusion
 from .plots import (
     cluster_grid,
@@ -25,6 +25,8 @@ from .plots import (
     map_figure,
     png_bytes,
     sizes_figure,
+    subsample,
+    tsne_2d,
 )
 
 PER_CLUSTER = 12  # sample images shown per cluster
@@ -47,8 +49,8 @@ def write_html_report(model: Any, X: np.ndarray, path: str | Path, *,
     (``result.json`` of ``deepclust fit``: command, time, memory, environment)."""
     labels = np.asarray(model.labels_)
     if len(labels) != len(X):
-        raise ValueError(f"the model was fitted on {len(labels)} samples but X has {len(X)}; "
-                         "pass the data it was fitted on.")
+        raise DataError(f"the model was fitted on {len(labels)} samples but X has {len(X)}; "
+                        "pass the data it was fitted on (`deepclust report --run`: --data).")
     result = dict(result or {})
     k = int(getattr(model, "n_clusters_", labels.max() + 1))
     embedding = _embedding(model, X)
@@ -175,12 +177,10 @@ def _features_table(X: np.ndarray, labels: np.ndarray, k: int) -> str:
 
 def _map_section(embedding: np.ndarray, labels: np.ndarray, y: np.ndarray | None,
                  map_samples: int, seed: int) -> list[str]:
-    idx = np.sort(np.random.default_rng(seed).permutation(len(labels))[:map_samples])
+    idx = subsample(len(labels), map_samples, seed)
     if len(idx) < 5:
         return []
-    xy = (embedding[idx] if embedding.shape[1] == 2 else TSNE(
-        2, init="pca", perplexity=min(30.0, (len(idx) - 1) / 3), random_state=seed
-    ).fit_transform(embedding[idx]))
+    xy = embedding[idx] if embedding.shape[1] == 2 else tsne_2d(embedding[idx], seed)
     colourings = {"coloured by cluster": labels[idx]}
     if y is not None:
         colourings["coloured by class"] = np.unique(y, return_inverse=True)[1][idx]

@@ -40,14 +40,24 @@ def tsne_maps(X: np.ndarray, model: Any, *, n_samples: int = 3000,
     """2-D t-SNE of a random subsample of ``X`` as raw pixels, as the model's autoencoder codes
     (when it has them) and as its clustering embedding (``transform``); with the indices of
     the subsample."""
-    idx = np.sort(np.random.default_rng(seed).permutation(len(X))[:n_samples])
+    idx = subsample(len(X), n_samples, seed)
     spaces = {"raw pixels": X[idx].reshape(len(idx), -1)}
     if hasattr(model, "encode"):
         spaces["autoencoder codes"] = model.encode(X[idx])
     spaces[f"{type(model).__name__} embedding"] = model.transform(X[idx])
-    maps = {name: TSNE(2, init="pca", random_state=seed).fit_transform(
-        np.asarray(v, np.float64)) for name, v in spaces.items()}
-    return maps, idx
+    return {name: tsne_2d(v, seed) for name, v in spaces.items()}, idx
+
+
+def subsample(n: int, size: int, seed: int) -> np.ndarray:
+    """``size`` of ``range(n)`` at random (all when fewer), sorted."""
+    return np.sort(np.random.default_rng(seed).permutation(n)[:size])
+
+
+def tsne_2d(Z: np.ndarray, seed: int) -> np.ndarray:
+    """2-D t-SNE of the rows of ``Z`` (PCA start; perplexity 30, at most (n - 1) / 3 so that
+    small samples work)."""
+    return TSNE(2, init="pca", perplexity=min(30.0, (len(Z) - 1) / 3),
+                random_state=seed).fit_transform(np.asarray(Z, np.float64))
 
 
 def plot_maps(maps: dict[str, np.ndarray], labels: np.ndarray, path: str | Path,
