@@ -6,6 +6,7 @@ from deepclust.bench import (
     paper_score,
     result_path,
     run_benchmark,
+    split_method,
     summary_table,
     throughput,
     total_seconds,
@@ -85,6 +86,21 @@ def test_bench_runs_a_preset_as_its_own_method(tmp_path):
     assert result_path(out, "dscdan@convae", "digits", 0).is_file()
 
 
+def test_bench_runs_settings_as_their_own_method(tmp_path, capsys):
+    assert split_method("dscdan@full+precision=bf16+lr=0.01") == (
+        "dscdan", "full", ["precision=bf16", "lr=0.01"])
+    assert split_method("kmeans") == ("kmeans", None, [])
+    assert split_method("dscdan@convae+mi+rs") == ("dscdan", "convae+mi+rs", [])
+    assert split_method("dscdan@convae+mi+lr=0.1") == ("dscdan", "convae+mi", ["lr=0.1"])
+    out = tmp_path / "res"
+    (result,) = run_benchmark(["kmeans+n_init=2"], ["digits"], [0], out, log=False)
+    assert result["method"] == "kmeans+n_init=2" and result["params"]["n_init"] == 2
+    assert "--set n_init=2" in result["command"]
+    assert result_path(out, "kmeans+n_init=2", "digits", 0).is_file()
+    assert main(["bench", "--methods", "kmeans+inits=2", "--out", str(tmp_path)]) == 1
+    assert "KMeans has no parameter 'inits'" in capsys.readouterr().err
+
+
 def test_bench_cli_checks_presets(tmp_path, capsys):
     assert main(["bench", "--methods", "dscdan@nope", "--out", str(tmp_path)]) == 1
     assert "unknown variant 'nope'" in capsys.readouterr().err
@@ -117,6 +133,8 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
         save_json(r, result_path(res / r["data"], r["method"], r["data"], r["seed"]))
     wine = _fake("dcfae", "wine", 0, 0.9)
     save_json(wine, result_path(res / "vectors", "dcfae", "wine", 0))
+    fast = _fake("dscdan+precision=bf16", "mnist-test", 0, 0.9)
+    save_json(fast, result_path(res / "speed", fast["method"], "mnist-test", 0))
     (res / "NOTES.md").write_text("## Reading the gaps\n\nHand-written.\n")
     figs = tmp_path / "docs" / "figures"
     figs.mkdir(parents=True)
@@ -128,6 +146,9 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     assert main(args) == 0
     text = page.read_text()
     assert "| mnist-test | dscdan | 2 | 0.750 ± 0.050 |" in text
+    before, session = text.split("## Speed, one session")
+    assert "precision=bf16" not in before  # speed runs: only in their own tables
+    assert "| mnist-test | dscdan+precision=bf16 | 1 | 0.900" in session.split("## Machine")[0]
     quality, vectors = text.split("## Feature vectors")[0], text.split("## Feature vectors")[1]
     assert "| wine | dcfae | 1 | 0.900" in vectors.split("## Speed")[0]
     assert "wine" not in quality  # the vector sets have their own table

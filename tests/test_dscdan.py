@@ -51,6 +51,27 @@ def test_transform_is_the_orthonormal_output_with_unit_rows(fitted, blobs):
     np.testing.assert_allclose(Y, raw / np.linalg.norm(raw, axis=1, keepdims=True), atol=1e-5)
 
 
+def test_bf16_autocasts_the_forward_passes_and_still_clusters(blobs, monkeypatch):
+    import deepclust.methods.dscdan as dscdan
+
+    seen = set()
+    kl_normal = dscdan.kl_normal
+
+    def recording_kl(mu, logvar):
+        seen.add(mu.dtype)
+        return kl_normal(mu, logvar)
+
+    monkeypatch.setattr(dscdan, "kl_normal", recording_kl)
+    params = {**SMALL, "pretrain_epochs": 20, "spectral_epochs": 20, "precision": "bf16"}
+    model = DSCDAN(3, **params).fit(*blobs)
+    assert seen == {torch.bfloat16}  # the encoder ran under autocast
+    assert cluster_accuracy(blobs[1], model.labels_) == 1.0
+    assert model.transform(blobs[0]).dtype == np.float32
+    assert np.array_equal(DSCDAN(3, **params).fit(blobs[0]).labels_, model.labels_)
+    with pytest.raises(DeepclustError, match="precision must be one of 'fp32', 'bf16'"):
+        DSCDAN(3, **{**SMALL, "precision": "fp16"}).fit(blobs[0])
+
+
 def test_same_seed_same_result_other_seed_differs(blobs):
     X = blobs[0][:120]
     a = DSCDAN(3, random_state=7, **SMALL).fit(X)

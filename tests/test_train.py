@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -102,6 +104,18 @@ def test_nan_loss_names_term_and_step():
         with pytest.raises(TrainingError, match=r"'kl' became nan .* epoch 1, step 1"):
             run_epochs(step, n_samples=8, batch_size=4, epochs=2, rng=rng, stateful={},
                        verbose=0)
+
+
+def test_terms_on_a_device_are_read_once_per_epoch_and_a_nan_names_its_step():
+    from deepclust.train.loop import _epoch_means
+
+    where = {"stage": "pretrain", "epoch": 1, "checkpoint": None}
+    terms = {"loss": [(torch.tensor(1.0), 4), (torch.tensor(2.0), 4), (torch.tensor(3.0), 2)]}
+    assert _epoch_means(terms, 10, **where) == {"loss": pytest.approx(1.8)}  # weighted
+    terms["kl"] = [(torch.tensor(0.5), 4), (torch.tensor(0.5), 4), (torch.tensor(math.inf), 2)]
+    with pytest.raises(TrainingError, match=r"'kl' became inf in stage 'pretrain', epoch 2, "
+                                            r"step 3; no checkpoint"):
+        _epoch_means(terms, 10, **where)
 
 
 def test_early_stopping():

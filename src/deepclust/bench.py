@@ -56,10 +56,15 @@ def paper_score(method: str, data: str) -> tuple[tuple[float, float] | None, boo
     return proxy, proxy is not None
 
 
-def split_method(spec: str) -> tuple[str, str | None]:
-    """``"dscdan@convae"`` → ``("dscdan", "convae")``; ``"dec"`` → ``("dec", None)``."""
-    method, _, preset = spec.partition("@")
-    return method, preset or None
+def split_method(spec: str) -> tuple[str, str | None, list[str]]:
+    """A run's method spec, ``NAME[@PRESET][+KEY=VALUE...]``, as (name, preset or None,
+    settings): ``"dscdan@convae+mi"`` → ``("dscdan", "convae+mi", [])`` (preset names hold
+    "+" but no "="), ``"dscdan+precision=bf16"`` → ``("dscdan", None, ["precision=bf16"])``.
+    The whole spec labels the results."""
+    parts = spec.split("+")
+    first = next((i for i, part in enumerate(parts) if "=" in part), len(parts))
+    method, _, preset = "+".join(parts[:first]).partition("@")
+    return method, preset or None, parts[first:]
 
 
 def throughput(result: dict[str, Any]) -> dict[str, float]:
@@ -87,14 +92,15 @@ def result_path(out_dir: Path, method: str, data: str, seed: int) -> Path:
 def run_one(method: str, data: str, seed: int, out_dir: Path, *,
             extra_args: Sequence[str] = (), data_dir: str | None = None) -> dict[str, Any]:
     """Run ``deepclust fit`` in a child process; write and return its result (or its error).
-    ``method`` may name a preset, ``name@preset``."""
+    ``method`` may name a preset and settings (``split_method``)."""
     path = result_path(out_dir, method, data, seed)
-    name, preset = split_method(method)
+    name, preset, settings = split_method(method)
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
         cmd = [sys.executable, "-m", "deepclust.cli", "fit", "--method", name, "--data", data,
                "--seed", str(seed), "--out", str(run_dir), "-q", "--no-report",
-               *(["--preset", preset] if preset else []), *extra_args]
+               *(["--preset", preset] if preset else []),
+               *[arg for item in settings for arg in ("--set", item)], *extra_args]
         if data_dir:
             cmd += ["--data-dir", data_dir]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())

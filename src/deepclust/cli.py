@@ -177,12 +177,13 @@ def cmd_bench(args: argparse.Namespace) -> None:
         return [item for item in text.split(",") if item]
 
     for spec in split(args.methods):
-        method, preset = split_method(spec)
+        method, preset, settings = split_method(spec)
         klass = get_method(method)
         if preset is not None:
             if not hasattr(klass, "preset"):
                 raise DeepclustError(f"{method!r} has no presets; drop '@{preset}'.")
             klass.preset(preset)
+        make_method(method, **_parse_set(settings))  # unknown settings: a clear error now
     try:
         seeds = [int(s) for s in split(args.seeds)]
     except ValueError as exc:
@@ -309,8 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run methods x datasets x seeds, one result file each")
     bench.add_argument("--methods", default="dscdan,kmeans",
-                       help="comma-separated methods, each NAME or NAME@PRESET (a row of an "
-                       "ablation table, e.g. dscdan@convae)")
+                       help="comma-separated methods, each NAME, NAME@PRESET (a row of an "
+                       "ablation table, e.g. dscdan@convae) and/or NAME+KEY=VALUE (settings "
+                       "that label their own rows, e.g. dscdan+precision=bf16)")
     bench.add_argument("--data", default=DEFAULT_DATA, help="comma-separated datasets")
     bench.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     bench.add_argument("--out", required=True, help="results folder (finished runs are kept)")

@@ -18,6 +18,7 @@ from .data.synthetic import GENERATOR_SEED
 REPORT_COMMAND = "deepclust report --results benchmarks --out docs/BENCHMARKS.md"
 NOTES_FILE = "NOTES.md"  # hand-written reading of the tables, in the results folder
 VECTOR_FOLDER = "vectors"  # results on the feature-vector sets, reported in their own table
+SPEED_FOLDER = "speed"  # runs made one after another for speed ratios: only their own table
 
 
 def _is_ablation(result: dict[str, Any]) -> bool:
@@ -70,7 +71,8 @@ def build_report(results_dir: str | Path, page: str | Path,
     the figures in ``figures_dir`` (``<name>.png`` with ``<name>.json``) and the notes."""
     results_dir, page_dir = Path(results_dir), Path(page).parent
     folders = sorted(p for p in results_dir.iterdir() if p.is_dir())
-    results = [r for d in folders for r in load_results(d)]
+    speed = [r for d in folders if d.name == SPEED_FOLDER for r in load_results(d)]
+    results = [r for d in folders if d.name != SPEED_FOLDER for r in load_results(d)]
     vectors = [r for d in folders if d.name == VECTOR_FOLDER for r in load_results(d)]
     main = [r for r in results if not _is_ablation(r) and r not in vectors]
     ablation = [r for r in results if _is_ablation(r)]  # the paper's rows, "dscdan@full" too
@@ -97,14 +99,20 @@ def build_report(results_dir: str | Path, page: str | Path,
     parts += ["## Speed\n\nTraining throughput of each stage (samples per second, from the "
               "per-epoch history; monitoring excluded) and the end-to-end `fit` time.\n\n",
               speed_table(results), "\n"]
+    if speed:
+        parts += ["## Speed, one session\n\nRuns made one after another on one machine with "
+                  f"nothing else running (`benchmarks/{SPEED_FOLDER}/`), so that their times "
+                  "compare: settings in the method's name (`+precision=bf16`). Their scores "
+                  "are single runs, not in the quality tables.\n\n", summary_table(speed),
+                  "\n", speed_table(speed), "\n"]
     if figures_dir is not None and Path(figures_dir).is_dir():
         parts += ["## Figures\n\n", _figures(Path(figures_dir), page_dir)]
     notes = results_dir / NOTES_FILE
     if notes.exists():
         parts += [notes.read_text().rstrip() + "\n\n"]
-    parts += ["## Machine\n\n", _environments(results), "\n## Commands\n\nEach result file "
+    parts += ["## Machine\n\n", _environments(results + speed), "\n## Commands\n\nEach result file "
               "came from one of these, with `S` the seed (`deepclust bench` runs them, one "
-              "child process per seed):\n\n", _commands(results)]
+              "child process per seed):\n\n", _commands(results + speed)]
     return "".join(parts)
 
 

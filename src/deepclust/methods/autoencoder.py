@@ -24,7 +24,7 @@ from .deep import DeepClusterer
 
 #: the parameters that fix a pretraining (with the data and the seed): the cache key
 AE_PARAMS = ("latent_dim", "architecture", "scaling", "mlp_hidden", "pretrain_epochs", "batch_size",
-             "lr")
+             "lr", "precision")
 
 
 class AutoencoderClusterer(DeepClusterer):

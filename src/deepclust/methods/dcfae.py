@@ -164,8 +164,9 @@ class DCFAE(DeepClusterer):
         ``DCFAE.preset(schedule="paper")`` gives the code's 100 + 100 epochs and widths.
     batch_size : 256 (code). lr: Adam learning rate of the autoencoder, the grouper and the
         discriminator (code: 1e-4; ours: 1e-3, below).
-    random_state, device, verbose : as every estimator. checkpoint_dir: where each stage's
-        checkpoint is written (None = none); ``fit(X, resume=True)`` continues from them.
+    random_state, device, precision, verbose : as every deep estimator (``DeepClusterer``).
+        checkpoint_dir: where each stage's checkpoint is written (None = none);
+        ``fit(X, resume=True)`` continues from them.
 
     CPU defaults (ours). On digits (8×8, the MLP nets, 1,000 + 300 batches) the code's values
     give ACC 0.26 (k-means on the pixels: 0.795 ACC, 0.745 NMI): the generator term at weight
@@ -250,6 +251,7 @@ class DCFAE(DeepClusterer):
         lr: float = 1e-3,
         random_state: int | None = 0,
         device: str = "auto",
+        precision: str = "fp32",
         verbose: int = 1,
         checkpoint_dir: str | None = None,
     ) -> None:
@@ -286,6 +288,7 @@ class DCFAE(DeepClusterer):
         self.lr = lr
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
 

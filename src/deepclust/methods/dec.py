@@ -54,7 +54,8 @@ class DEC(AutoencoderClusterer):
     pretrain_cache : directory where the pretrained autoencoder is stored and looked up (None
         = off): DEC, IDEC, SpectralNet and N2D with the same data, seed and autoencoder
         settings then pretrain once.
-    random_state, device, verbose, checkpoint_dir : as every deep estimator.
+    random_state, device, precision, verbose, checkpoint_dir : as every deep estimator
+        (``DeepClusterer``).
     """
 
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 2000, "cluster": 500}
@@ -78,6 +79,7 @@ class DEC(AutoencoderClusterer):
         pretrain_cache: str | None = None,
         random_state: int | None = 0,
         device: str = "auto",
+        precision: str = "fp32",
         verbose: int = 1,
         checkpoint_dir: str | None = None,
     ) -> None:
@@ -96,6 +98,7 @@ class DEC(AutoencoderClusterer):
         self.pretrain_cache = pretrain_cache
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
 

@@ -169,8 +169,9 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         ``DSCDAN.preset(schedule="paper")`` gives 100 / 400 / 500 epochs.
     batch_size : pretraining batch (100, [C19]); spectral_batch_size: spectral and joint batch
         (1024, code). lr: Adam learning rate for every stage (1e-3, code).
-    random_state, device, verbose : as every estimator. checkpoint_dir: where each stage's
-        checkpoint is written (None = none); ``fit(X, resume=True)`` continues from them.
+    random_state, device, precision, verbose : as every deep estimator (``DeepClusterer``).
+        checkpoint_dir: where each stage's checkpoint is written (None = none);
+        ``fit(X, resume=True)`` continues from them.
     """
 
     # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
@@ -229,6 +230,7 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         lr: float = 1e-3,
         random_state: int | None = 0,
         device: str = "auto",
+        precision: str = "fp32",
         verbose: int = 1,
         checkpoint_dir: str | None = None,
     ) -> None:
@@ -267,6 +269,7 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         self.lr = lr
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
 

@@ -39,8 +39,8 @@ class N2D(AutoencoderClusterer):
         N2D on MNIST); min_dist 0 (N2D).
     pretrain_epochs : autoencoder epochs or ``"auto"`` (ours: about 2,000 batches; N2D trains
         1,000 epochs). batch_size: 256 (N2D). lr: Adam learning rate (1e-3).
-    pretrain_cache, random_state, device, verbose, checkpoint_dir : as :class:`DEC`. With a
-        ``random_state`` UMAP runs seeded, hence single-threaded.
+    pretrain_cache, random_state, device, precision, verbose, checkpoint_dir : as
+        :class:`DEC`. With a ``random_state`` UMAP runs seeded, hence single-threaded.
     """
 
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "fit_codes_")
@@ -62,6 +62,7 @@ class N2D(AutoencoderClusterer):
         pretrain_cache: str | None = None,
         random_state: int | None = 0,
         device: str = "auto",
+        precision: str = "fp32",
         verbose: int = 1,
         checkpoint_dir: str | None = None,
     ) -> None:
@@ -78,6 +79,7 @@ class N2D(AutoencoderClusterer):
         self.pretrain_cache = pretrain_cache
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
 

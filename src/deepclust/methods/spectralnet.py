@@ -49,7 +49,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         2,000 autoencoder batches and 300 spectral batches whatever the data size).
     batch_size : autoencoder batch (256); spectral_batch_size: spectral batch (1024,
         SpectralNet). lr: Adam learning rate (1e-3, SpectralNet).
-    pretrain_cache, random_state, device, verbose, checkpoint_dir : as :class:`DEC`.
+    pretrain_cache, random_state, device, precision, verbose, checkpoint_dir : as :class:`DEC`.
     """
 
     auto_batches: ClassVar[dict[str, int]] = {"pretrain": 2000, "spectral": 300}
@@ -85,6 +85,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         pretrain_cache: str | None = None,
         random_state: int | None = 0,
         device: str = "auto",
+        precision: str = "fp32",
         verbose: int = 1,
         checkpoint_dir: str | None = None,
     ) -> None:
@@ -108,6 +109,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
         self.pretrain_cache = pretrain_cache
         self.random_state = random_state
         self.device = device
+        self.precision = precision
         self.verbose = verbose
         self.checkpoint_dir = checkpoint_dir
 

@@ -18,6 +18,7 @@ from .checkpoint import Stateful, load_checkpoint, save_checkpoint
 
 StepFn = Callable[[np.ndarray], Mapping[str, torch.Tensor | float]]
 BatchFn = Callable[[np.random.Generator], list[np.ndarray]]
+POSTFIX_SECONDS = 1.0  # ours: the running loss in the progress bar is refreshed this often
 
 
 @dataclass
@@ -48,13 +49,41 @@ def minibatches(
     return np.array_split(order, math.ceil(n_samples / batch_size))
 
 
-def _progress(sums: Mapping[str, float], seen: int, monitor: Mapping[str, float]
-              ) -> dict[str, str]:
+def _progress(running: float | None, monitor: Mapping[str, float]) -> dict[str, str]:
     """The progress bar's postfix: the epoch's running mean loss and the last monitor
     scores (ACC/NMI of k-means on the embedding, when labels are watched)."""
-    shown = {"loss": f"{sums['loss'] / seen:.4g}"} if "loss" in sums and seen else {}
+    shown = {"loss": f"{running:.4g}"} if running is not None else {}
     return shown | {k.removeprefix("monitor_"): f"{v:.3f}" for k, v in monitor.items()
                     if k != "monitor_ari"}
+
+
+def _nonfinite(name: str, value: float, *, stage: str, epoch: int, step: int,
+               checkpoint: Path | None) -> TrainingError:
+    """The error for loss term ``name`` turned NaN or infinite at ``step`` of ``epoch``."""
+    where = f"a checkpoint of epoch {epoch} is kept at {checkpoint}" if (
+        checkpoint is not None and epoch > 0) else "no checkpoint was written"
+    return TrainingError(
+        f"loss term {name!r} became {value} in stage {stage!r}, epoch {epoch + 1}, step "
+        f"{step + 1}; {where}. Lower the learning rate or check the input scale.")
+
+
+def _epoch_means(terms: Mapping[str, list[tuple[torch.Tensor | float, int]]], seen: int,
+                 **where: Any) -> dict[str, float]:
+    """Each loss term's sum over the epoch's steps of value × batch size, over the ``seen``
+    samples: every step's values (``terms``: (value, batch size) per step) read from the
+    device at once, here, not one synchronisation per term and step. A NaN or infinite value
+    raises ``_nonfinite`` for the first step and term it hit (``where``: stage, epoch and
+    checkpoint)."""
+    values = {name: torch.stack([v.reshape(()).double() for v, _ in steps]).cpu().numpy()
+              if all(isinstance(v, torch.Tensor) for v, _ in steps)
+              else np.array([float(v) for v, _ in steps]) for name, steps in terms.items()}
+    bad = {name: int(np.argmax(~np.isfinite(v))) for name, v in values.items()
+           if not np.isfinite(v).all()}
+    if bad:
+        name = min(bad, key=bad.get)  # the earliest step; in a tie the first term
+        raise _nonfinite(name, values[name][bad[name]], step=bad[name], **where)
+    return {name: float(v @ np.array([n for _, n in terms[name]], np.float64)) / seen
+            for name, v in values.items()}
 
 
 def run_epochs(
@@ -79,8 +108,11 @@ def run_epochs(
     Each epoch's mean terms, plus what ``on_epoch_end(epoch)`` returns, go into the history.
     With ``checkpoint``, the state of ``stateful`` and the RNGs is saved after every epoch;
     with ``resume`` a stage continues from that file and gives the same result as an
-    uninterrupted run. A NaN or infinite loss term stops with :class:`TrainingError`,
-    leaving the last good checkpoint in place. ``batches(rng)`` draws an epoch's index arrays
+    uninterrupted run. The terms stay where ``step`` computed them (a GPU) and are read once
+    per epoch, and the running loss in the progress bar once a second at most. A NaN or
+    infinite term stops the stage with :class:`TrainingError` naming the term, epoch and
+    step, leaving the last good checkpoint in place: at once for terms on the CPU, at the end
+    of the epoch for terms on an accelerator. ``batches(rng)`` draws an epoch's index arrays
     (``ceil(n_samples / batch_size)`` of them) instead of ``minibatches``.
     """
     history: list[dict[str, Any]] = []
@@ -98,32 +130,35 @@ def run_epochs(
     )
     try:
         for epoch in range(start, epochs):
-            tic, sums, seen = time.perf_counter(), {}, 0
+            tic, shown = time.perf_counter(), time.perf_counter()
+            terms: dict[str, list[tuple[torch.Tensor | float, int]]] = {}
+            seen = 0
             epoch_batches = (batches(rng) if batches is not None
                              else minibatches(n_samples, batch_size, rng))
+            loss_sum: torch.Tensor | float = 0.0  # on the device: read once a second at most
+            where = {"stage": stage, "epoch": epoch, "checkpoint": checkpoint}
             for i, idx in enumerate(epoch_batches):
                 for name, value in step(idx).items():
-                    value = float(value)
-                    if not math.isfinite(value):
-                        where = f"a checkpoint of epoch {epoch} is kept at {checkpoint}" if (
-                            checkpoint is not None and epoch > 0) else "no checkpoint was written"
-                        raise TrainingError(
-                            f"loss term {name!r} became {value} in stage {stage!r}, epoch "
-                            f"{epoch + 1}, step {i + 1}; {where}. Lower the learning rate or "
-                            "check the input scale."
-                        )
-                    sums[name] = sums.get(name, 0.0) + value * len(idx)
+                    terms.setdefault(name, []).append((value, len(idx)))
+                    on_host = not isinstance(value, torch.Tensor) or value.device.type == "cpu"
+                    if on_host and not math.isfinite(float(value)):  # free to check at once
+                        raise _nonfinite(name, float(value), step=i, **where)
                 seen += len(idx)
-                bar.set_postfix(_progress(sums, seen, monitor), refresh=False)
+                if "loss" in terms:
+                    loss_sum = loss_sum + terms["loss"][-1][0] * len(idx)
+                    if time.perf_counter() - shown > POSTFIX_SECONDS:
+                        shown = time.perf_counter()
+                        bar.set_postfix(_progress(float(loss_sum) / seen, monitor),
+                                        refresh=False)
                 bar.update()
             record = {"stage": stage, "epoch": epoch + 1}
-            record.update({name: total / seen for name, total in sums.items()})
+            record.update(_epoch_means(terms, seen, **where))
             record["seconds"] = time.perf_counter() - tic  # training only, not the monitor
             if on_epoch_end is not None:
                 record.update(on_epoch_end(epoch))
             history.append(record)
             monitor = {k: v for k, v in record.items() if k.startswith("monitor_")} or monitor
-            bar.set_postfix(_progress(sums, seen, monitor))
+            bar.set_postfix(_progress(record.get("loss"), monitor))
             done = epoch + 1 == epochs or (
                 early_stopping is not None and early_stopping.should_stop(history)
             )
