@@ -68,7 +68,8 @@ def test_bf16_autocasts_the_forward_passes_and_still_clusters(blobs, monkeypatch
     assert cluster_accuracy(blobs[1], model.labels_) == 1.0
     assert model.transform(blobs[0]).dtype == np.float32
     assert np.array_equal(DSCDAN(3, **params).fit(blobs[0]).labels_, model.labels_)
-    with pytest.raises(DeepclustError, match="precision must be one of 'fp32', 'bf16'"):
+    with pytest.raises(DeepclustError,
+                       match=r"precision must be one of \('fp32', 'bf16'\), got 'fp16'"):
         DSCDAN(3, **{**SMALL, "precision": "fp16"}).fit(blobs[0])
 
 

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ..exceptions import DeepclustError
 from ..metrics import evaluate
-from ..train import autocast, check_precision, resolve_device, run_epochs
+from ..train import PRECISIONS, autocast, check_precision, resolve_device, run_epochs
 from .base import BaseClusterer, EmbeddingMixin
 
 MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
@@ -238,8 +238,9 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
 
     def _check_params(self) -> None:
         """Raise ``DeepclustError`` for invalid hyperparameters (subclasses extend): here the
-        input ``scaling`` and the length of every stage, ``<stage>_epochs``."""
-        self._check_choices({"scaling": SCALINGS})
+        input ``scaling``, the ``precision`` and the length of every stage,
+        ``<stage>_epochs``."""
+        self._check_choices({"scaling": SCALINGS, "precision": PRECISIONS})
         for stage in self.auto_batches:
             value = getattr(self, f"{stage}_epochs")
             if value != "auto" and (isinstance(value, str) or value < 0):

@@ -10,9 +10,8 @@ PRECISIONS = ("fp32", "bf16")
 
 
 def check_precision(precision: str, device: torch.device) -> None:
-    """A clear error for a precision that is unknown or that ``device`` cannot run."""
-    if precision not in PRECISIONS:
-        raise DeepclustError(f"precision must be one of 'fp32', 'bf16', got {precision!r}.")
+    """A clear error for a precision (one of ``PRECISIONS``, checked with the estimator's
+    other choices) that ``device`` cannot run."""
     if precision == "bf16" and device.type not in ("cpu", "cuda"):
         raise DeepclustError(f"precision='bf16' runs on the CPU and CUDA GPUs, not on "
                              f"{device.type!r}; use precision='fp32'.")
