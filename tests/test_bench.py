@@ -135,6 +135,11 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     save_json(wine, result_path(res / "vectors", "dcfae", "wine", 0))
     fast = _fake("dscdan+precision=bf16", "mnist-test", 0, 0.9)
     save_json(fast, result_path(res / "speed", fast["method"], "mnist-test", 0))
+    for n, peak in ((10_000, 300.0), (1_000_000, 2_500.0)):
+        big = {**_fake("dscdan", f"blobs-{n}", 0, 0.95), "n_samples": n, "peak_memory_mb": peak,
+               "costs": {"setup": {"seconds": 1.0, "peak_mb": 200.0},
+                         "pretrain": {"seconds": 2.5, "peak_mb": peak}}}
+        save_json(big, result_path(res / "scale", "dscdan", big["data"], 0))
     (res / "NOTES.md").write_text("## Reading the gaps\n\nHand-written.\n")
     figs = tmp_path / "docs" / "figures"
     figs.mkdir(parents=True)
@@ -152,6 +157,11 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     quality, vectors = text.split("## Feature vectors")[0], text.split("## Feature vectors")[1]
     assert "| wine | dcfae | 1 | 0.900" in vectors.split("## Speed")[0]
     assert "wine" not in quality  # the vector sets have their own table
+    assert "blobs-" not in quality and "blobs-" not in vectors.split("## Speed")[0]
+    scale = text.split("## Scale")[1].split("## Figures")[0]
+    assert "| setup s / MB | pretrain s / MB | other s | fit s | peak MB | ACC |" in scale
+    assert "| dscdan | 1,000,000 | 1.0 / 200 | 2.5 / 2,500 | 1.5 | 5.0 | 2,500 | 0.950 |" in scale
+    assert "(figures/scale.png)" in scale and (figs / "scale.png").read_bytes()[:4] == b"\x89PNG"
     assert "## DSCDAN ablation (Table 4)" in text and "| mnist-test | dscdan@convae | 1 |" in text
     assert "| mnist-test | dscdan | 2 | pretrain 50 | 5.0 |" in text  # 100 samples / 2 s
     assert "![t-SNE](figures/tsne.png)" in text and "Hand-written." in text

@@ -27,6 +27,11 @@ def test_fit_defaults_to_dscdan_on_digits(tmp_path, monkeypatch, capsys):
     assert result["metrics"] == pytest.approx(evaluate(load_dataset("digits").y, labels))
     for key in ("wall_seconds", "peak_memory_mb", "params", "environment", "command"):
         assert key in result
+    costs = result["costs"]  # each phase of the fit: wall seconds, peak memory at its end
+    assert list(costs) == ["setup", "pretrain", "graph", "spectral", "joint", "assign"]
+    peaks = [c["peak_mb"] for c in costs.values()]
+    assert peaks == sorted(peaks) and peaks[-1] <= result["peak_memory_mb"]
+    assert 0 < sum(c["seconds"] for c in costs.values()) <= result["wall_seconds"]
     assert (out / "model.pt").is_file()
     assert main(["predict", "--model", str(out / "model.pt"), "--data", "digits",
                  "--out", str(tmp_path / "p.csv")]) == 0

@@ -6,7 +6,14 @@ import torch
 from torch import nn
 
 from deepclust.exceptions import DeepclustError, TrainingError
-from deepclust.train import EarlyStopping, minibatches, resolve_device, run_epochs, seeded
+from deepclust.train import (
+    EarlyStopping,
+    minibatches,
+    place_data,
+    resolve_device,
+    run_epochs,
+    seeded,
+)
 
 
 def test_resolve_device():
@@ -17,6 +24,19 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(DeepclustError, match="no CUDA GPU"):
             resolve_device("cuda:0")
+
+
+def test_place_data_moves_the_data_to_a_gpu_only_when_it_fits(monkeypatch):
+    X = torch.zeros(100, 10)  # 4,000 bytes
+    assert place_data(X, torch.device("cpu")) is X
+    moved = []
+    monkeypatch.setattr(torch.Tensor, "to", lambda self, device: moved.append(device) or self)
+    gpu = torch.device("cuda:0")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (7_000, 80_000))
+    assert place_data(X, gpu) is X and moved == []  # 4,000 bytes > half of 7,000 free
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (9_000, 80_000))
+    place_data(X, gpu)
+    assert moved == [gpu]
 
 
 def test_minibatches_cover_every_index_once():

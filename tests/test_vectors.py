@@ -9,12 +9,22 @@ import torch
 from sklearn.cluster import KMeans
 
 from deepclust import DCFAE, DSCDAN, SpectralNet, evaluate, load_dataset
+from deepclust.data import synthetic
 from deepclust.data.synthetic import make_blobs, make_topics
 from deepclust.exceptions import DeepclustError
 from deepclust.graph import knn_affinity
 from deepclust.losses import perplexity_similarity
 from deepclust.methods.base import CollapseWarning
 from deepclust.methods.deep import choose_scaling, code_size, hidden_sizes
+
+
+def test_blobs_drawn_in_blocks_are_the_same_arrays(monkeypatch):
+    X, y = make_blobs(2500, n_clusters=5, n_features=30)
+    monkeypatch.setattr(synthetic, "BLOBS_CHUNK", 1000)  # three blocks, the last one short
+    X_blocks, y_blocks = make_blobs(2500, n_clusters=5, n_features=30)
+    assert np.array_equal(X, X_blocks) and np.array_equal(y, y_blocks)
+    assert X.dtype == np.float32 and X.min() == 0.0 and X.max() == 1.0
+    assert load_dataset("blobs-10k").X.shape == (10_000, 200)
 
 
 def test_scaling_is_chosen_from_the_data():

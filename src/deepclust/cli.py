@@ -6,7 +6,6 @@ import argparse
 import ast
 import json
 import platform
-import resource
 import shlex
 import shutil
 import sys
@@ -24,6 +23,7 @@ from .data import load_dataset
 from .exceptions import DataError, DeepclustError
 from .methods import METHODS, BaseClusterer, get_method, make_method
 from .metrics import evaluate
+from .train import peak_memory_mb
 
 DEFAULT_METHOD = "dscdan"
 DEFAULT_DATA = "digits"
@@ -51,10 +51,6 @@ def _clusters_arg(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
 
 
-def _peak_memory_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def environment() -> dict[str, Any]:
     """Versions, device and threads, recorded with every result."""
     import sklearn
@@ -62,8 +58,21 @@ def environment() -> dict[str, Any]:
     return {
         "deepclust": __version__, "python": platform.python_version(), "torch": torch.__version__,
         "numpy": np.__version__, "sklearn": sklearn.__version__, "threads": torch.get_num_threads(),
-        "machine": platform.machine(), "cuda": torch.cuda.is_available(),
+        "machine": platform.machine(), "cpu": _cpu_model(), "cuda": torch.cuda.is_available(),
     }
+
+
+def _cpu_model() -> str:
+    """The processor's name (Linux: /proc/cpuinfo), else ``platform.processor()``: results
+    differ in their last digits between processors, and so do the labels of a seed."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def read_labels(path: str | Path) -> np.ndarray:
@@ -123,7 +132,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     result: dict[str, Any] = {
         "method": args.method, "data": ds.name, "n_samples": int(len(ds.X)),
         "n_clusters": int(model.n_clusters_), "seed": args.seed, "wall_seconds": seconds,
-        "peak_memory_mb": _peak_memory_mb(), "params": model.get_params(deep=False),
+        "peak_memory_mb": peak_memory_mb(), "params": model.get_params(deep=False),
         "environment": environment(), "command": args.command_line,
     }
     if getattr(model, "eigenvalues_", None) is not None:  # n_clusters="auto"
@@ -132,6 +141,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
         result["metrics"] = evaluate(ds.y, model.labels_)
     if getattr(model, "history_", None):
         result["history"] = model.history_
+    if getattr(model, "costs_", None):
+        result["costs"] = model.costs_
     if getattr(model, "pretrain_cached_", False):  # loaded, not trained: its recorded time
         result["cached_seconds"] = sum(h["seconds"] for h in model.history_
                                        if h["stage"] == "pretrain")

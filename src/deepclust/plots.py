@@ -202,3 +202,23 @@ def eigenvalues_figure(eigenvalues: np.ndarray, k: int) -> Any:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def scale_figure(runs: dict[str, list[tuple[int, float, float]]]) -> Any:
+    """Fit time and peak memory against the number of samples, log-log, one line per method
+    (``runs``: method → (samples, seconds, peak MB) in order of size)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.2))
+    for colour, (method, points) in enumerate(runs.items()):
+        n, seconds, mb = zip(*points, strict=True)
+        axes[0].plot(n, seconds, marker="o", color=f"C{colour}", label=method)
+        axes[1].plot(n, mb, marker="o", color=f"C{colour}", label=method)
+    for ax, title in zip(axes, ("fit time (s)", "peak memory (MB)"), strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("samples", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -11,14 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from ._io import save_text
+from ._io import atomic_write, save_text
 from .bench import load_results, summary_table, throughput, total_seconds
 from .data.synthetic import GENERATOR_SEED
+from .plots import png_bytes, scale_figure
 
 REPORT_COMMAND = "deepclust report --results benchmarks --out docs/BENCHMARKS.md"
 NOTES_FILE = "NOTES.md"  # hand-written reading of the tables, in the results folder
 VECTOR_FOLDER = "vectors"  # results on the feature-vector sets, reported in their own table
 SPEED_FOLDER = "speed"  # runs made one after another for speed ratios: only their own table
+SCALE_FOLDER = "scale"  # one method on growing data: time and memory per phase, and a plot
+SCALE_FIGURE = "scale.png"  # written beside the page's other figures
+PHASES = ("setup", "pretrain", "graph", "spectral", "cluster", "joint", "assign")
 
 
 def _is_ablation(result: dict[str, Any]) -> bool:
@@ -42,6 +46,37 @@ def speed_table(results: list[dict[str, Any]]) -> str:
         wall = np.mean([total_seconds(r) for r in runs])
         rows.append(f"| {data} | {method} | {len(runs)} | {rates} | {wall:.1f} |")
     return "\n".join(rows) + "\n"
+
+
+def scale_table(results: list[dict[str, Any]]) -> str:
+    """Markdown: for each method and data size, the wall seconds and the process's peak memory
+    at the end of each phase of the fit (``costs`` of the result; "other" is the rest of the
+    wall time: loading is not in it), the fit's wall time and peak, and its ACC."""
+    runs = sorted((r for r in results if "costs" in r),
+                  key=lambda r: (r["method"], r["n_samples"], r["seed"]))
+    phases = [p for p in PHASES if any(p in r["costs"] for r in runs)]
+    rows = ["| method | samples | " + " | ".join(f"{p} s / MB" for p in phases)
+            + " | other s | fit s | peak MB | ACC |", "|---" * (len(phases) + 6) + "|"]
+    for r in runs:
+        costs = r["costs"]
+        cells = [f"{costs[p]['seconds']:.1f} / {costs[p]['peak_mb']:,.0f}" if p in costs
+                 else "–" for p in phases]
+        other = r["wall_seconds"] - sum(c["seconds"] for c in costs.values())
+        acc = r.get("metrics", {}).get("acc")
+        rows.append(f"| {r['method']} | {r['n_samples']:,} | " + " | ".join(cells)
+                    + f" | {other:.1f} | {r['wall_seconds']:.1f} | {r['peak_memory_mb']:,.0f} | "
+                    + ("–" if acc is None else f"{acc:.3f}") + " |")
+    return "\n".join(rows) + "\n"
+
+
+def scale_runs(results: list[dict[str, Any]]) -> dict[str, list[tuple[int, float, float]]]:
+    """Method → (samples, fit seconds, peak MB) of each scale run, by size, for
+    ``plots.scale_figure``."""
+    runs: dict[str, list[tuple[int, float, float]]] = {}
+    for r in sorted(results, key=lambda r: (r["method"], r["n_samples"])):
+        runs.setdefault(r["method"], []).append(
+            (r["n_samples"], r["wall_seconds"], r["peak_memory_mb"]))
+    return runs
 
 
 def _environments(results: list[dict[str, Any]]) -> str:
@@ -74,7 +109,8 @@ def build_report(results_dir: str | Path, page: str | Path,
     speed = [r for d in folders if d.name == SPEED_FOLDER for r in load_results(d)]
     results = [r for d in folders if d.name != SPEED_FOLDER for r in load_results(d)]
     vectors = [r for d in folders if d.name == VECTOR_FOLDER for r in load_results(d)]
-    main = [r for r in results if not _is_ablation(r) and r not in vectors]
+    scale = [r for d in folders if d.name == SCALE_FOLDER for r in load_results(d)]
+    main = [r for r in results if not _is_ablation(r) and r not in vectors + scale]
     ablation = [r for r in results if _is_ablation(r)]  # the paper's rows, "dscdan@full" too
     parts = [
         "# Benchmarks\n\n",
@@ -105,6 +141,15 @@ def build_report(results_dir: str | Path, page: str | Path,
                   "compare: settings in the method's name (`+precision=bf16`). Their scores "
                   "are single runs, not in the quality tables.\n\n", summary_table(speed),
                   "\n", speed_table(speed), "\n"]
+    if scale:
+        figure = (f"![fit time and peak memory against samples]"
+                  f"({os.path.relpath(Path(figures_dir) / SCALE_FIGURE, page_dir)})\n\n"
+                  if figures_dir is not None else "")
+        parts += ["## Scale\n\n`blobs` drawn at growing sizes (`blobs-10k`, `blobs-100k`, "
+                  f"`blobs-1m`: the same mixture, generator seed {GENERATOR_SEED}), one run "
+                  f"each, one after another (`benchmarks/{SCALE_FOLDER}/`). Each phase: its "
+                  "wall seconds / the process's peak resident memory when it ended (MB).\n\n",
+                  scale_table(scale), "\n", figure]
     if figures_dir is not None and Path(figures_dir).is_dir():
         parts += ["## Figures\n\n", _figures(Path(figures_dir), page_dir)]
     notes = results_dir / NOTES_FILE
@@ -128,6 +173,10 @@ def _commands(results: list[dict[str, Any]]) -> str:
 
 def write_report(results_dir: str | Path = "benchmarks", page: str | Path = "docs/BENCHMARKS.md",
                  figures_dir: str | Path | None = "docs/figures") -> Path:
-    """Write ``page`` from the results (atomically; rerunning on the same files changes
-    nothing)."""
+    """Write ``page`` from the results, and the scale figure into ``figures_dir`` when there
+    are scale runs (atomically; rerunning on the same files changes nothing)."""
+    scale = Path(results_dir) / SCALE_FOLDER
+    if figures_dir is not None and scale.is_dir() and load_results(scale):
+        image = png_bytes(scale_figure(scale_runs(load_results(scale))))
+        atomic_write(Path(figures_dir) / SCALE_FIGURE, lambda tmp: tmp.write_bytes(image))
     return save_text(build_report(results_dir, page, figures_dir), page)

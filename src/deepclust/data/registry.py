@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -147,6 +148,9 @@ BUILTINS: dict[str, Builtin] = {
     # feature vectors, made from a fixed seed (data/synthetic.py) or shipped with scikit-learn
     "topics": Builtin(6000, (2000,), 20, (), _read_topics, _SYNTHETIC),
     "blobs": Builtin(6000, (200,), 30, (), _read_blobs, _SYNTHETIC),
+    # the same mixture at the sizes of the scale benchmark (benchmarks/scale)
+    **{f"blobs-{size}": Builtin(n, (200,), 30, (), partial(_read_blobs, n_samples=n), _SYNTHETIC)
+       for size, n in (("10k", 10_000), ("100k", 100_000), ("1m", 1_000_000))},
     "wine": Builtin(178, (13,), 3, (), _read_wine),
 }
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 GENERATOR_SEED = 0  # the seed every synthetic set is drawn with (recorded in BENCHMARKS.md)
+BLOBS_CHUNK = 50_000  # rows of make_blobs drawn at a time (the same stream as all at once)
 
 
 def make_topics(n_samples: int = 6000, n_topics: int = 20, n_terms: int = 2000,
@@ -52,20 +53,31 @@ def make_blobs(n_samples: int = 6000, n_clusters: int = 30, n_features: int = 20
     centres = rng.normal(0, 2.5, (n_clusters, intrinsic_dim))
     shapes = rng.normal(size=(n_clusters, intrinsic_dim, intrinsic_dim))
     shapes *= rng.uniform(0.2, 1.5, (n_clusters, 1, intrinsic_dim)) / np.sqrt(intrinsic_dim)
-    latent = centres[y] + np.einsum("nd,nde->ne", rng.normal(size=(n_samples, intrinsic_dim)),
-                                    shapes[y])
+    noise = rng.normal(size=(n_samples, intrinsic_dim))
     basis = np.linalg.qr(rng.normal(size=(n_features, intrinsic_dim)))[0]
-    X = latent @ basis.T + rng.normal(0, 0.1, (n_samples, n_features))
-    X = (X - X.min()) / (X.max() - X.min())
-    return X.astype(np.float32), y.astype(np.int64)
+    start = rng.bit_generator.state
+
+    def chunks():  # the samples in blocks of BLOBS_CHUNK rows, float64 (memory: one block)
+        rng.bit_generator.state = start
+        for i in range(0, n_samples, BLOBS_CHUNK):
+            rows = slice(i, i + BLOBS_CHUNK)
+            latent = centres[y[rows]] + np.einsum("nd,nde->ne", noise[rows], shapes[y[rows]])
+            yield rows, latent @ basis.T + rng.normal(0, 0.1, (len(latent), n_features))
+
+    blocks = [(block.min(), block.max()) for _, block in chunks()]
+    lo, hi = min(b[0] for b in blocks), max(b[1] for b in blocks)
+    X = np.empty((n_samples, n_features), np.float32)
+    for rows, block in chunks():  # the same stream again, min-max scaled with one global scale
+        X[rows] = (block - lo) / (hi - lo)
+    return X, y.astype(np.int64)
 
 
 def _read_topics(paths: Sequence[Path]) -> tuple[np.ndarray, np.ndarray]:
     return make_topics()
 
 
-def _read_blobs(paths: Sequence[Path]) -> tuple[np.ndarray, np.ndarray]:
-    return make_blobs()
+def _read_blobs(paths: Sequence[Path], n_samples: int = 6000) -> tuple[np.ndarray, np.ndarray]:
+    return make_blobs(n_samples)
 
 
 def _read_wine(paths: Sequence[Path]) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.sparse.linalg import eigsh, lobpcg
+from scipy.sparse.linalg import lobpcg
 from torch import Tensor
 
 from .affinity import perplexity_rows
@@ -136,15 +136,27 @@ def batch_affinity(W: sp.csr_matrix, batch: np.ndarray) -> Tensor:
 def spectral_embedding(W: sp.csr_matrix, n_components: int, random_state: int = 0
                        ) -> np.ndarray:
     """The top ``n_components`` eigenvectors V of ``D^-1/2 W D^-1/2`` (Ng, Jordan & Weiss
-    2002; Lanczos, scipy's ``eigsh``, from a seeded start: the same vectors every run),
-    largest eigenvalue first, scaled so that ``Vᵀ V = n I`` like the spectral network's
-    orthonormal output. Memory linear in n: only ``W``'s non-zeros and V."""
+    2002), largest eigenvalue first, scaled so that ``Vᵀ V = n I`` like the spectral network's
+    orthonormal output. Memory linear in n: only ``W``'s non-zeros and V.
+
+    LOBPCG, a block solver, from a seeded random block (the same vectors every run): a graph
+    of K separate pieces has the top eigenvalue K times, and single-vector Lanczos (``eigsh``)
+    returned it fewer times (240 points in 3 blobs: twice, so k-means on V found 0.85 ACC)."""
     n = W.shape[0]
     if not 0 < n_components < n - 1:
         raise ValueError(f"need 0 < n_components < n - 1, got {n_components} for n = {n}.")
-    start = np.random.default_rng(random_state).uniform(-1, 1, n)
-    values, vectors = eigsh(_normalized(W), k=n_components, which="LA", v0=start)
+    values, vectors = _top_eigenpairs(W, n_components, random_state)
     return (vectors[:, np.argsort(-values)] * math.sqrt(n)).astype(np.float32)
+
+
+def _top_eigenpairs(W: sp.csr_matrix, k: int, random_state: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest eigenvalues of ``D^-1/2 W D^-1/2`` and their unit eigenvectors
+    (LOBPCG from a seeded normal block; tolerance 1e-8, at most 500 iterations)."""
+    block = np.random.default_rng(random_state).normal(size=(W.shape[0], k))
+    with warnings.catch_warnings():  # not converged to tol is still accurate enough here
+        warnings.simplefilter("ignore", UserWarning)
+        return lobpcg(_normalized(W), block, largest=True, tol=1e-8, maxiter=500)
 
 
 def _normalized(W: sp.csr_matrix) -> sp.csr_matrix:
@@ -168,10 +180,7 @@ def eigengap_clusters(W: sp.csr_matrix, k_max: int, random_state: int = 0
     n = W.shape[0]
     if not 2 <= k_max < n - 2:
         raise ValueError(f"need 2 <= k_max < n - 2, got k_max = {k_max} for n = {n}.")
-    block = np.random.default_rng(random_state).normal(size=(n, k_max + 1))
-    with warnings.catch_warnings():  # not converged to tol is still accurate enough here
-        warnings.simplefilter("ignore", UserWarning)
-        values, _ = lobpcg(_normalized(W), block, largest=True, tol=1e-8, maxiter=500)
+    values, _ = _top_eigenpairs(W, k_max + 1, random_state)
     laplacian = np.sort(np.clip(1 - values, 0, 2))
     return int(np.argmax(np.diff(laplacian)[1:])) + 2, laplacian
 

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn import cluster
+from sklearn.metrics import euclidean_distances, pairwise_distances_argmin
 from sklearn.neighbors import KNeighborsClassifier
 
 from .base import BaseClusterer, EmbeddingMixin
@@ -44,11 +45,10 @@ class KMeans(EmbeddingMixin, BaseClusterer):
         self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
 
     def _predict(self, X):
-        d = ((_flat(X)[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
-        return d.argmin(1).astype(np.int64)
+        return pairwise_distances_argmin(_flat(X), self.cluster_centers_).astype(np.int64)
 
     def _transform(self, X):
-        return np.sqrt(((_flat(X)[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1))
+        return euclidean_distances(_flat(X), self.cluster_centers_)
 
 
 class SpectralClustering(BaseClusterer):

@@ -366,8 +366,9 @@ class DCFAE(DeepClusterer):
         with their ``batch_neighbors`` nearest."""
         codes = self._encode(X_t)
         seed = int(rng.integers(2**31 - 1))
-        graph = neighbor_graph(codes, math.ceil(3 * self.perplexity), random_state=seed)
-        P = perplexity_affinity(graph, self.perplexity)
+        with self._measured("graph"):
+            graph = neighbor_graph(codes, math.ceil(3 * self.perplexity), random_state=seed)
+            P = perplexity_affinity(graph, self.perplexity)
         opt = torch.optim.Adam(self.grouper_.parameters(), lr=self.lr)
 
         def batches(r: np.random.Generator) -> list[np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -10,11 +11,20 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances_argmin
 from torch import Tensor, nn
 
 from ..exceptions import DeepclustError
 from ..metrics import evaluate
-from ..train import PRECISIONS, autocast, check_precision, resolve_device, run_epochs
+from ..train import (
+    PRECISIONS,
+    autocast,
+    check_precision,
+    measured,
+    place_data,
+    resolve_device,
+    run_epochs,
+)
 from .base import BaseClusterer, EmbeddingMixin
 
 MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
@@ -122,20 +132,23 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
 
     # --- set-up and stages ---------------------------------------------------------------------
     def _setup(self, X: np.ndarray, y: np.ndarray | None) -> tuple[Tensor, Any]:
-        """Validate parameters, pick the device, scale ``X``, build the modules; return the
-        training tensor and what the stages monitor (None without labels)."""
+        """Validate parameters, pick the device, scale ``X`` (on a GPU it fits on, placed there
+        once: ``train.place_data``), build the modules; return the training tensor and what
+        the stages monitor (None without labels)."""
         self._check_params()
-        self.device_ = resolve_device(self.device)
-        check_precision(self.precision, self.device_)
-        self.scaling_, self.data_shift_, self.data_scale_ = choose_scaling(X, self.scaling)
-        for name, value in self.auto_params.get(self.scaling_, {}).items():
-            given = getattr(self, name)
-            if self._left_auto(name):
-                given = value(self.input_shape_) if callable(value) else value
-            setattr(self, f"{name}_", given)
-        X_t = self._to_tensor(X)
-        for name, module in self._build_modules().items():
-            setattr(self, name, module.to(self.device_))
+        self.costs_: dict[str, dict[str, float]] = {}
+        with self._measured("setup"):
+            self.device_ = resolve_device(self.device)
+            check_precision(self.precision, self.device_)
+            self.scaling_, self.data_shift_, self.data_scale_ = choose_scaling(X, self.scaling)
+            for name, value in self.auto_params.get(self.scaling_, {}).items():
+                given = getattr(self, name)
+                if self._left_auto(name):
+                    given = value(self.input_shape_) if callable(value) else value
+                setattr(self, f"{name}_", given)
+            X_t = place_data(self._to_tensor(X), self.device_)
+            for name, module in self._build_modules().items():
+                setattr(self, name, module.to(self.device_))
         self.history_: list[dict[str, Any]] = []
         watch = None
         if y is not None:  # monitoring only: a fixed subsample, RNGs of the fit untouched
@@ -165,10 +178,17 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
             with autocast(self.device_, self.precision):  # the backward runs outside: _step
                 return step(idx)
 
-        self.history_ += run_epochs(cast_step, n_samples=n, batch_size=batch_size, epochs=epochs,
-                                    rng=rng, stateful=stateful, stage=name, checkpoint=ckpt,
-                                    resume=resume, on_epoch_end=monitor, verbose=self.verbose,
-                                    batches=batches)
+        with self._measured(name):
+            self.history_ += run_epochs(cast_step, n_samples=n, batch_size=batch_size,
+                                        epochs=epochs, rng=rng, stateful=stateful, stage=name,
+                                        checkpoint=ckpt, resume=resume, on_epoch_end=monitor,
+                                        verbose=self.verbose, batches=batches)
+
+    def _measured(self, phase: str) -> contextlib.AbstractContextManager[None]:
+        """Wall time and peak memory of a phase of the fit, into ``costs_`` (``train.measured``):
+        ``setup``, each stage, ``graph`` (a global neighbour graph and what is computed from it)
+        and ``assign`` (the final embedding and its clustering)."""
+        return measured(self.costs_, phase)
 
     def _auto_batches(self, stage: str) -> int:
         """Batches of ``stage`` in the "auto" (CPU) schedule."""
@@ -208,12 +228,13 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                 n_init: int, kmeans: bool = True) -> None:
         """Cluster the final embedding (k-means with ``n_init`` starts) and set ``labels_``."""
         self._set_mode(train=False)
-        embedding = self._embed(X_t)
-        centres = np.zeros((0, embedding.shape[1]), np.float32)
-        if kmeans:
-            centres = self._fit_centres(embedding, int(rng.integers(2**31 - 1)), n_init)
-        self.cluster_centers_ = centres.astype(np.float32)
-        self.labels_ = self._assign(X_t, embedding)
+        with self._measured("assign"):
+            embedding = self._embed(X_t)
+            centres = np.zeros((0, embedding.shape[1]), np.float32)
+            if kmeans:
+                centres = self._fit_centres(embedding, int(rng.integers(2**31 - 1)), n_init)
+            self.cluster_centers_ = centres.astype(np.float32)
+            self.labels_ = self._assign(X_t, embedding)
         self._end_fit(y)
 
     def _end_fit(self, y: np.ndarray | None) -> None:
@@ -277,10 +298,11 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         return self._encode(self._to_tensor(self._check_new(X))).cpu().numpy()
 
     def _to_tensor(self, X: np.ndarray) -> Tensor:
-        X = (X - self.data_shift_) / self.data_scale_
+        X = np.subtract(X, self.data_shift_, dtype=np.float32)  # one copy, scaled in place
+        X /= self.data_scale_
         if self.scaling_ == "unit":
-            X = np.clip(X, 0.0, 1.0)
-        return torch.from_numpy(X.astype(np.float32))
+            np.clip(X, 0.0, 1.0, out=X)
+        return torch.from_numpy(X)
 
     def _decode(self, z: Tensor) -> Tensor:
         """The reconstruction g(z) in the scaled data space: the decoder's sigmoid output for
@@ -304,9 +326,9 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         raise NotImplementedError
 
     def _assign(self, X_t: Tensor, embedding: np.ndarray) -> np.ndarray:
-        """Nearest fitted centre: the ids of ``labels_``, no re-clustering."""
-        d = ((embedding[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
-        return d.argmin(1).astype(np.int64)
+        """Nearest fitted centre: the ids of ``labels_``, no re-clustering (in chunks of
+        scikit-learn's working memory)."""
+        return pairwise_distances_argmin(embedding, self.cluster_centers_).astype(np.int64)
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         return self._embed(self._to_tensor(X))

@@ -88,15 +88,17 @@ class N2D(AutoencoderClusterer):
         X_t, watch = self._setup(X, y)
         self._pretrain(X_t, rng, resume, watch)
         codes = self._embed(X_t)
-        manifold = umap.UMAP(  # N2D: the manifold of the codes, K-dimensional
-            n_components=self.umap_dim or self.n_clusters_, metric="euclidean", min_dist=0.0,
-            n_neighbors=min(self.umap_neighbors, len(X) - 1),
-            random_state=int(rng.integers(2**31 - 1)), n_jobs=1,  # seeded: one thread anyway
-            verbose=self.verbose > 1,
-        ).fit_transform(codes)
-        gmm = GaussianMixture(self.n_clusters_, covariance_type="full",  # N2D
-                              random_state=int(rng.integers(2**31 - 1)))
-        self.labels_ = gmm.fit_predict(manifold).astype(np.int64)
+        with self._measured("graph"):  # UMAP: its neighbour graph and layout
+            manifold = umap.UMAP(  # N2D: the manifold of the codes, K-dimensional
+                n_components=self.umap_dim or self.n_clusters_, metric="euclidean",
+                min_dist=0.0, n_neighbors=min(self.umap_neighbors, len(X) - 1),
+                random_state=int(rng.integers(2**31 - 1)), n_jobs=1,  # seeded: one thread
+                verbose=self.verbose > 1,
+            ).fit_transform(codes)
+        with self._measured("assign"):
+            gmm = GaussianMixture(self.n_clusters_, covariance_type="full",  # N2D
+                                  random_state=int(rng.integers(2**31 - 1)))
+            self.labels_ = gmm.fit_predict(manifold).astype(np.int64)
         self.fit_codes_ = codes
         self.cluster_centers_ = np.stack([  # mean code of each component (empty ones: NaN-free 0)
             codes[self.labels_ == k].mean(0) if (self.labels_ == k).any()

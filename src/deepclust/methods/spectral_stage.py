@@ -128,8 +128,12 @@ class SpectralStageMixin:
                 return self._spectral_step(codes[idx], self._affinity(codes[idx]), opt)
         else:
             seed = int(rng.integers(2**31 - 1))
-            graph = neighbor_graph(codes, self.n_neighbors_, random_state=seed)
-            W = sparse_affinity(graph, self._global_scales(graph))
+            with self._measured("graph"):
+                graph = neighbor_graph(codes, self.n_neighbors_, random_state=seed)
+                W = sparse_affinity(graph, self._global_scales(graph))
+                if self.spectral_solver_ == "exact":
+                    target = torch.from_numpy(tanh_target(spectral_embedding(
+                        W, self.spectral_dim_, seed))).to(codes.device)
             if self.spectral_solver_ == "neighbors":
                 def batches(r: np.random.Generator) -> list[np.ndarray]:
                     return neighbor_batches(graph, self.spectral_batch_size, self.n_neighbors_, r)
@@ -138,9 +142,6 @@ class SpectralStageMixin:
                     W_b = batch_affinity(W, idx).to(codes.device)
                     return self._spectral_step(codes[idx], W_b, opt)
             else:
-                target = tanh_target(spectral_embedding(W, self.spectral_dim_, seed))
-                target = torch.from_numpy(target).to(codes.device)
-
                 def step(idx: np.ndarray) -> dict[str, Tensor]:
                     return self._eigenvector_step(codes[idx], target[idx], opt)
         self._stage("spectral", self.spectral_epochs, len(X_t), self.spectral_batch_size, rng,

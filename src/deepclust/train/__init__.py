@@ -1,8 +1,9 @@
 """Training machinery for the deep methods: device, precision, seeding, batches, loop,
-checkpoints."""
+checkpoints, the costs of a fit's phases."""
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .device import resolve_device
+from .costs import measured, peak_memory_mb
+from .device import place_data, resolve_device
 from .loop import EarlyStopping, minibatches, run_epochs
 from .precision import PRECISIONS, autocast, check_precision
 from .seeding import get_rng_state, seed_from, seeded, set_rng_state
@@ -14,7 +15,10 @@ __all__ = [
     "check_precision",
     "get_rng_state",
     "load_checkpoint",
+    "measured",
     "minibatches",
+    "peak_memory_mb",
+    "place_data",
     "resolve_device",
     "run_epochs",
     "save_checkpoint",
