@@ -140,6 +140,8 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
                "costs": {"setup": {"seconds": 1.0, "peak_mb": 200.0},
                          "pretrain": {"seconds": 2.5, "peak_mb": peak}}}
         save_json(big, result_path(res / "scale", "dscdan", big["data"], 0))
+    plain = {**_fake("kmeans", "blobs-1m", 0, 0.9), "n_samples": 1_000_000}  # no costs
+    save_json(plain, result_path(res / "scale", "kmeans", "blobs-1m", 0))
     (res / "NOTES.md").write_text("## Reading the gaps\n\nHand-written.\n")
     figs = tmp_path / "docs" / "figures"
     figs.mkdir(parents=True)
@@ -161,6 +163,7 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     scale = text.split("## Scale")[1].split("## Figures")[0]
     assert "| setup s / MB | pretrain s / MB | other s | fit s | peak MB | ACC |" in scale
     assert "| dscdan | 1,000,000 | 1.0 / 200 | 2.5 / 2,500 | 1.5 | 5.0 | 2,500 | 0.950 |" in scale
+    assert "| kmeans | 1,000,000 | – | – | 5.0 | 5.0 | 50 | 0.900 |" in scale
     assert "(figures/scale.png)" in scale and (figs / "scale.png").read_bytes()[:4] == b"\x89PNG"
     assert "## DSCDAN ablation (Table 4)" in text and "| mnist-test | dscdan@convae | 1 |" in text
     assert "| mnist-test | dscdan | 2 | pretrain 50 | 5.0 |" in text  # 100 samples / 2 s

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.sparse.linalg import lobpcg
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import LinearOperator, eigsh, lobpcg
 from torch import Tensor
 
 from .affinity import perplexity_rows
@@ -136,27 +137,35 @@ def batch_affinity(W: sp.csr_matrix, batch: np.ndarray) -> Tensor:
 def spectral_embedding(W: sp.csr_matrix, n_components: int, random_state: int = 0
                        ) -> np.ndarray:
     """The top ``n_components`` eigenvectors V of ``D^-1/2 W D^-1/2`` (Ng, Jordan & Weiss
-    2002), largest eigenvalue first, scaled so that ``Vᵀ V = n I`` like the spectral network's
+    2002; Lanczos, scipy's ``eigsh``, from a seeded start: the same vectors every run),
+    largest eigenvalue first, scaled so that ``Vᵀ V = n I`` like the spectral network's
     orthonormal output. Memory linear in n: only ``W``'s non-zeros and V.
 
-    LOBPCG, a block solver, from a seeded random block (the same vectors every run): a graph
-    of K separate pieces has the top eigenvalue K times, and single-vector Lanczos (``eigsh``)
-    returned it fewer times (240 points in 3 blobs: twice, so k-means on V found 0.85 ACC)."""
+    A graph in c separate pieces (1 < c ≤ ``n_components``) has the eigenvalue 1 c times, and
+    Lanczos from one start returned it fewer times (240 points in 3 blobs: twice, so k-means
+    on V found 0.85 ACC): those c vectors are set exactly (D^1/2 times each piece's indicator)
+    and Lanczos finds the rest with them projected out. LOBPCG, which finds repeated
+    eigenvalues, gave worse vectors on MNIST-test's graph (DSCDAN seed 0: 0.830 ACC against
+    0.962)."""
     n = W.shape[0]
     if not 0 < n_components < n - 1:
         raise ValueError(f"need 0 < n_components < n - 1, got {n_components} for n = {n}.")
-    values, vectors = _top_eigenpairs(W, n_components, random_state)
-    return (vectors[:, np.argsort(-values)] * math.sqrt(n)).astype(np.float32)
-
-
-def _top_eigenpairs(W: sp.csr_matrix, k: int, random_state: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest eigenvalues of ``D^-1/2 W D^-1/2`` and their unit eigenvectors
-    (LOBPCG from a seeded normal block; tolerance 1e-8, at most 500 iterations)."""
-    block = np.random.default_rng(random_state).normal(size=(W.shape[0], k))
-    with warnings.catch_warnings():  # not converged to tol is still accurate enough here
-        warnings.simplefilter("ignore", UserWarning)
-        return lobpcg(_normalized(W), block, largest=True, tol=1e-8, maxiter=500)
+    M = _normalized(W)
+    start = np.random.default_rng(random_state).uniform(-1, 1, n)
+    pieces, piece = connected_components(W, directed=False)
+    if not 1 < pieces <= n_components:
+        values, vectors = eigsh(M, k=n_components, which="LA", v0=start)
+        return (vectors[:, np.argsort(-values)] * math.sqrt(n)).astype(np.float32)
+    root_degree = np.sqrt(np.asarray(W.sum(1)).ravel())
+    U = np.zeros((n, pieces))
+    U[np.arange(n), piece] = root_degree
+    U /= np.linalg.norm(U, axis=0)
+    if pieces == n_components:
+        return (U * math.sqrt(n)).astype(np.float32)
+    deflated = LinearOperator((n, n), matvec=lambda v: M @ v - U @ (U.T @ v), dtype=np.float64)
+    values, vectors = eigsh(deflated, k=n_components - pieces, which="LA", v0=start)
+    V = np.hstack([U, vectors[:, np.argsort(-values)]])
+    return (V * math.sqrt(n)).astype(np.float32)
 
 
 def _normalized(W: sp.csr_matrix) -> sp.csr_matrix:
@@ -180,7 +189,10 @@ def eigengap_clusters(W: sp.csr_matrix, k_max: int, random_state: int = 0
     n = W.shape[0]
     if not 2 <= k_max < n - 2:
         raise ValueError(f"need 2 <= k_max < n - 2, got k_max = {k_max} for n = {n}.")
-    values, _ = _top_eigenpairs(W, k_max + 1, random_state)
+    block = np.random.default_rng(random_state).normal(size=(n, k_max + 1))
+    with warnings.catch_warnings():  # not converged to tol is still accurate enough here
+        warnings.simplefilter("ignore", UserWarning)
+        values, _ = lobpcg(_normalized(W), block, largest=True, tol=1e-8, maxiter=500)
     laplacian = np.sort(np.clip(1 - values, 0, 2))
     return int(np.argmax(np.diff(laplacian)[1:])) + 2, laplacian
 

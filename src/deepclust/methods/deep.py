@@ -107,6 +107,10 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
     benchmarks/NOTES.md), ``benchmarks/speed``; a CPU without native bfloat16 would be
     slower, so it is an option, not the default) and ``verbose`` (0: silent, 1: progress
     bars).
+
+    Every fit records ``history_`` (the loss terms of each epoch) and ``costs_``: for each
+    phase (``setup``, each stage, ``graph``, ``assign``) its wall seconds and the process's
+    peak memory in MB when it ended (``train.measured``).
     """
 
     #: batches per stage when its epochs are "auto" (the CPU schedule)

@@ -73,9 +73,9 @@ class SpectralHead(nn.Module):
         return SpectralOutput(y_tilde @ ortho_weights, y_tilde, p_y)
 
     @torch.no_grad()
-    def update_ortho_weights(self, x: Tensor) -> Tensor:
+    def update_ortho_weights(self, x: Tensor, chunk: int = 4096) -> Tensor:
         """Recompute and store W_o from batch ``x`` without gradient (SpectralNet's alternating
-        orthonormalisation step); returns it."""
-        y_tilde = self._pre_ortho(x)[0]
+        orthonormalisation step; Ỹ computed ``chunk`` rows at a time); returns it."""
+        y_tilde = torch.cat([self._pre_ortho(part)[0] for part in x.split(chunk)])
         self.ortho_weights.copy_(orthonorm_weights(y_tilde, self.ortho_eps))
         return self.ortho_weights
