@@ -197,6 +197,18 @@ def gram(y: torch.Tensor) -> torch.Tensor:
     return y.T @ y / y.shape[0]
 
 
+def test_spectral_head_embeds_in_chunks_as_in_one_pass():
+    head = SpectralHead(6, 4, hidden=(32, 16))
+    x = torch.randn(5000, 6)  # more than one INFERENCE_CHUNK
+    head.update_ortho_weights(x)
+    assert torch.allclose(gram(head.embed(x).y), torch.eye(4), atol=1e-3)
+    with torch.no_grad():
+        whole = head(x)
+    for chunked, full in zip(head.embed(x), whole, strict=True):
+        assert chunked.shape == full.shape and not chunked.requires_grad
+        assert torch.allclose(chunked, full, atol=1e-6)
+
+
 @pytest.mark.parametrize("output", ["tanh", "softmax"])
 def test_spectral_head_outputs_and_orthonormalisation(output):
     head = SpectralHead(6, 4, hidden=(32, 32, 16), output=output)

@@ -179,7 +179,8 @@ def write_report(results_dir: str | Path = "benchmarks", page: str | Path = "doc
     """Write ``page`` from the results, and the scale figure into ``figures_dir`` when there
     are scale runs (atomically; rerunning on the same files changes nothing)."""
     scale = Path(results_dir) / SCALE_FOLDER
-    if figures_dir is not None and scale.is_dir() and load_results(scale):
-        image = png_bytes(scale_figure(scale_runs(load_results(scale))))
+    runs = scale_runs(load_results(scale)) if scale.is_dir() else {}
+    if figures_dir is not None and runs:
+        image = png_bytes(scale_figure(runs))
         atomic_write(Path(figures_dir) / SCALE_FIGURE, lambda tmp: tmp.write_bytes(image))
     return save_text(build_report(results_dir, page, figures_dir), page)

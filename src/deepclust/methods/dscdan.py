@@ -386,7 +386,8 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
     @torch.no_grad()
     def _assign(self, X_t: Tensor, embedding: np.ndarray) -> np.ndarray:
         if self.assign == "argmax":  # official code: argmax of p(y|x)
-            return self.head_(self._encode(X_t)).p_y.argmax(1).cpu().numpy().astype(np.int64)
+            return self.head_.embed(self._encode(X_t)).p_y.argmax(1).cpu().numpy().astype(
+                np.int64)
         return super()._assign(X_t, embedding)
 
 

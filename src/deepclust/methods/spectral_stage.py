@@ -32,7 +32,6 @@ IMAGE_EIGENVECTORS_PER_CLUSTER = 2  # ours: spectral_dim="auto" (DSCDAN's docstr
 SOLVERS = ("exact", "neighbors", "batch")
 NCUT_STARTS = 5  # ours: k-means starts per candidate count of eigenvectors
 TANH_RANGE = 0.9  # ours: the eigenvector targets fill tanh's near-linear range
-INFERENCE_CHUNK = 4096  # samples per forward pass of the spectral network after training
 
 
 def eigenvector_loss(y_tilde: Tensor, target: Tensor) -> Tensor:
@@ -176,8 +175,7 @@ class SpectralStageMixin:
     def _spectral_embedding(self, codes: Tensor) -> Tensor:
         """The embedding k-means clusters: the first ``n_eigenvectors_`` columns of the
         orthonormal output Y of the codes (``_leading``)."""
-        return torch.cat([self._leading(self.head_(part).y, self.n_eigenvectors_)
-                          for part in codes.split(INFERENCE_CHUNK)])
+        return self._leading(self.head_.embed(codes).y, self.n_eigenvectors_)
 
     def _leading(self, y: Tensor, m: int) -> Tensor:
         """Y's first ``m`` columns, each row scaled to unit length when ``normalize_rows``
@@ -208,7 +206,7 @@ class SpectralStageMixin:
         if W is None or self.spectral_dim_ == self.n_clusters_:
             return
         seed = int(rng.integers(2**31 - 1))
-        y = torch.cat([self.head_(part).y for part in codes.split(INFERENCE_CHUNK)])  # once
+        y = self.head_.embed(codes).y  # once; each candidate count takes its leading columns
         for m in range(self.n_clusters_, self.spectral_dim_ + 1):
             Y = self._leading(y, m).cpu().numpy()
             labels = KMeans(self.n_clusters_, n_init=NCUT_STARTS, random_state=seed).fit_predict(Y)

@@ -12,6 +12,7 @@ from ..graph import orthonorm_weights
 from .layers import keras_init_, mlp
 
 SPECTRAL_HIDDEN = (1024, 1024, 512)  # SpectralNet / official code; paper §4.3: 4 FC layers
+INFERENCE_CHUNK = 4096  # ours: samples per forward pass of ``embed`` (memory: one chunk's layers)
 
 
 class SpectralOutput(NamedTuple):
@@ -73,9 +74,15 @@ class SpectralHead(nn.Module):
         return SpectralOutput(y_tilde @ ortho_weights, y_tilde, p_y)
 
     @torch.no_grad()
-    def update_ortho_weights(self, x: Tensor, chunk: int = 4096) -> Tensor:
+    def embed(self, x: Tensor) -> SpectralOutput:
+        """``forward`` with the stored W_o and no gradient, ``INFERENCE_CHUNK`` rows at a time
+        (the whole data set after training: no activations of all of it at once)."""
+        parts = [self(part) for part in x.split(INFERENCE_CHUNK)]
+        return SpectralOutput(*(torch.cat(field) for field in zip(*parts, strict=True)))
+
+    @torch.no_grad()
+    def update_ortho_weights(self, x: Tensor) -> Tensor:
         """Recompute and store W_o from batch ``x`` without gradient (SpectralNet's alternating
-        orthonormalisation step; Ỹ computed ``chunk`` rows at a time); returns it."""
-        y_tilde = torch.cat([self._pre_ortho(part)[0] for part in x.split(chunk)])
-        self.ortho_weights.copy_(orthonorm_weights(y_tilde, self.ortho_eps))
+        orthonormalisation step; Ỹ in chunks, ``embed``); returns it."""
+        self.ortho_weights.copy_(orthonorm_weights(self.embed(x).y_tilde, self.ortho_eps))
         return self.ortho_weights
