@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import scipy.sparse as sp
 
+from ._arrays import in_blocks, row_blocks
 from .exceptions import DeepclustError, InputTypeError
 
 
@@ -20,7 +21,9 @@ def suggest(name: str, choices: Iterable[str]) -> str:
 def check_samples(X: object, *, what: str = "X") -> np.ndarray:
     """Return ``X`` as a finite float32 array of vectors (n, d) or images (n, h, w)/(n, c, h, w).
 
-    ``(n, h, w)`` images get a channel axis. Raises :class:`DeepclustError` with the fix.
+    ``(n, h, w)`` images get a channel axis. A memory-mapped array (``np.load(path,
+    mmap_mode="r")``) larger than ``_arrays.BLOCK_BYTES`` stays mapped, with its stored dtype,
+    and is checked in blocks of rows. Raises :class:`DeepclustError` with the fix.
     """
     if sp.issparse(X):
         raise DeepclustError(
@@ -59,9 +62,10 @@ def check_samples(X: object, *, what: str = "X") -> np.ndarray:
     if arr.size == 0:
         raise DeepclustError(f"{what} is empty: 0 feature(s) (shape={arr.shape}) while a "
                              "minimum of 1 is required.")
-    arr = arr.astype(np.float32, copy=False)
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).any(axis=tuple(range(1, arr.ndim))).sum())
+    if not in_blocks(arr):
+        arr = arr.astype(np.float32, copy=False)
+    bad = sum(_non_finite_samples(arr[rows]) for rows in row_blocks(arr))
+    if bad:
         raise DeepclustError(
             f"{what} contains NaN or infinite values in {bad} sample(s); "
             "remove or impute them (e.g. np.nan_to_num) before clustering."
@@ -69,6 +73,13 @@ def check_samples(X: object, *, what: str = "X") -> np.ndarray:
     if arr.ndim == 3:
         arr = arr[:, None]
     return np.ascontiguousarray(arr)
+
+
+def _non_finite_samples(X: np.ndarray) -> int:
+    """How many samples of ``X`` hold a NaN or an infinity."""
+    if np.isfinite(X).all():
+        return 0
+    return int((~np.isfinite(X)).any(axis=tuple(range(1, X.ndim))).sum())
 
 
 def check_n_clusters(n_clusters: object, n_samples: int, extra: int = 0) -> int:

@@ -41,7 +41,8 @@ def load_dataset(
     Scaling of user data to float32 in [0, 1]: integers within 0..255 are divided by 255; data
     already within [0, 1] is kept; anything else is min-max scaled with one global min and max
     over the whole array, which preserves its geometry. Built-in images are pixel / 255
-    (USPS: (x + 1) / 2).
+    (USPS: (x + 1) / 2). A ``.npy`` file of ``files.MMAP_MIN_BYTES`` (1 GiB) or more is
+    memory-mapped, and scaled in blocks into a mapped scratch file (``deepclust._arrays``).
 
     Raises :class:`~deepclust.exceptions.DataError` with the fix for every problem.
     """

@@ -11,7 +11,8 @@ import numpy as np
 class Dataset:
     """Samples in [0, 1] plus labels when known.
 
-    ``X`` is float32 with its natural shape: ``(n, c, h, w)`` for images, ``(n, d)`` for vectors.
+    ``X`` is float32 with its natural shape: ``(n, c, h, w)`` for images, ``(n, d)`` for vectors
+    (from a large ``.npy`` file: memory-mapped, and its stored dtype when already in [0, 1]).
     ``y`` is int64 of shape ``(n,)`` or ``None``.
     """
 

@@ -3,6 +3,10 @@
 Scaling to [0, 1]: integer data within 0..255 is divided by 255; data already within [0, 1] is
 kept; anything else is min-max scaled with one global min and max over the whole array, so the
 geometry (relative distances) is preserved.
+
+A ``.npy`` file of ``MMAP_MIN_BYTES`` or more is memory-mapped instead of read: it is checked,
+and scaled into an anonymous scratch file, in blocks of rows (``deepclust._arrays``), so data
+larger than memory can be clustered.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._arrays import map_rows
 from .._validation import check_samples, suggest
 from ..exceptions import DataError, DeepclustError
 from .dataset import Dataset
@@ -24,18 +29,21 @@ IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 )
 FILE_FORMATS = ".npy, .npz, .csv or a folder of images"
+MMAP_MIN_BYTES = 2**30  # ours: .npy files from 1 GiB up are memory-mapped, not read into memory
 
 
 def _to_unit(X: np.ndarray, *, integer: bool) -> np.ndarray:
-    """Scale float32 ``X`` to [0, 1] by the rules above; ``integer``: the source was integer."""
+    """Scale ``X`` to [0, 1] by the rules above (float32, a memory-mapped ``X`` in blocks);
+    ``integer``: the source was integer."""
     lo, hi = float(X.min()), float(X.max())
     if integer and lo >= 0 and hi <= 255:
-        return X / np.float32(255)
+        return map_rows(lambda rows: rows / np.float32(255), X)
     if lo >= 0 and hi <= 1:
         return X
     if hi == lo:
-        return np.zeros_like(X)
-    return np.clip((X - np.float32(lo)) / np.float32(hi - lo), 0.0, 1.0)
+        return map_rows(lambda rows: np.zeros(rows.shape, np.float32), X)
+    return map_rows(lambda rows: np.clip((rows - np.float32(lo)) / np.float32(hi - lo), 0.0, 1.0),
+                    X)
 
 
 def _samples(values: object, what: str) -> np.ndarray:
@@ -76,7 +84,8 @@ def load_file(path: Path, *, label_column: int | str | None = None) -> Dataset:
     suffix = path.suffix.lower()
     if suffix == ".npy":
         try:
-            values = np.load(path, allow_pickle=False)
+            mapped = path.stat().st_size >= MMAP_MIN_BYTES
+            values = np.load(path, mmap_mode="r" if mapped else None, allow_pickle=False)
         except (OSError, ValueError) as err:
             raise DataError(f"Could not read {path} as a .npy file: {err}") from None
         return Dataset(X=_samples(values, what=f"the array in {path}"), y=None, name=path.stem)

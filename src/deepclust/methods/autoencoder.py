@@ -61,7 +61,7 @@ class AutoencoderClusterer(DeepClusterer):
         if self.pretrain_cache is None or self.random_state is None:
             return None  # ours: without a seed a pretraining is not reproducible, so not shared
         key = {name: getattr(self, name) for name in AE_PARAMS}
-        data = hashlib.sha256(X_t.cpu().numpy().tobytes()).hexdigest()
+        data = hashlib.sha256(np.ascontiguousarray(X_t.cpu().numpy())).hexdigest()  # no copy
         key.update(auto_batches=self.auto_batches["pretrain"], seed=int(self.random_state),
                    shape=list(X_t.shape), data=data, format=1)
         digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())

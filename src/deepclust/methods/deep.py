@@ -14,6 +14,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
 from torch import Tensor, nn
 
+from .._arrays import map_rows, row_blocks
 from ..exceptions import DeepclustError
 from ..metrics import evaluate
 from ..train import (
@@ -50,9 +51,13 @@ def choose_scaling(X: np.ndarray, scaling: str = "auto") -> tuple[str, np.ndarra
       term that keeps the codes informative is outweighed by the KL prior and the codes
       collapse (DSCDAN 0.10 ACC on 20-topic tf-idf, k-means 0.61); standardised, every
       feature vector carries its dimension in squared norm, as images carry theirs.
+
+    A memory-mapped ``X`` of more than one block is read in blocks of rows
+    (``deepclust._arrays``).
     """
+    blocks = row_blocks(X)
     if scaling == "auto":
-        binary = X.ndim == 2 and bool(np.isin(X, (0, 1)).all())
+        binary = X.ndim == 2 and all(np.isin(X[rows], (0, 1)).all() for rows in blocks)
         scaling = "unit" if X.ndim > 2 or binary else "standard"
     if scaling == "unit":
         lo, hi = float(X.min()), float(X.max())
@@ -60,7 +65,8 @@ def choose_scaling(X: np.ndarray, scaling: str = "auto") -> tuple[str, np.ndarra
             lo, hi = 0.0, 1.0
         return "unit", np.array([lo], np.float32), np.array([max(hi - lo, 1e-6)], np.float32)
     shift = X.mean(0, keepdims=True)[0]
-    scale = float(np.sqrt(((X - shift) ** 2).mean()))
+    scale = float(np.sqrt(sum(((X[rows] - shift) ** 2).mean() * (len(X[rows]) / len(X))
+                              for rows in blocks)))
     return "standard", shift.astype(np.float32), np.array([max(scale, 1e-6)], np.float32)
 
 
@@ -302,11 +308,16 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         return self._encode(self._to_tensor(self._check_new(X))).cpu().numpy()
 
     def _to_tensor(self, X: np.ndarray) -> Tensor:
-        X = np.subtract(X, self.data_shift_, dtype=np.float32)  # one copy, scaled in place
-        X /= self.data_scale_
-        if self.scaling_ == "unit":
-            np.clip(X, 0.0, 1.0, out=X)
-        return torch.from_numpy(X)
+        """``X`` scaled as fitted, one float32 copy (of a memory-mapped ``X`` of more than one
+        block: a mapped scratch file, written in blocks)."""
+        def scaled(rows: np.ndarray) -> np.ndarray:
+            rows = np.subtract(rows, self.data_shift_, dtype=np.float32)  # scaled in place
+            rows /= self.data_scale_
+            if self.scaling_ == "unit":
+                np.clip(rows, 0.0, 1.0, out=rows)
+            return rows
+
+        return torch.from_numpy(map_rows(scaled, X))
 
     def _decode(self, z: Tensor) -> Tensor:
         """The reconstruction g(z) in the scaled data space: the decoder's sigmoid output for
