@@ -18,12 +18,14 @@ import torch
 
 from . import __version__
 from ._io import save_json, save_text
+from ._shards import world
 from .data import list_datasets as _list_datasets
 from .data import load_dataset
 from .exceptions import DataError, DeepclustError
 from .methods import METHODS, BaseClusterer, get_method, make_method
 from .metrics import evaluate
 from .train import peak_memory_mb
+from .train.distributed import init_from_env, is_main
 
 DEFAULT_METHOD = "dscdan"
 DEFAULT_DATA = "digits"
@@ -52,13 +54,14 @@ def _clusters_arg(text: str) -> int | str:
 
 
 def environment() -> dict[str, Any]:
-    """Versions, device and threads, recorded with every result."""
+    """Versions, device, threads and processes (torchrun's), recorded with every result."""
     import sklearn
 
     return {
         "deepclust": __version__, "python": platform.python_version(), "torch": torch.__version__,
         "numpy": np.__version__, "sklearn": sklearn.__version__, "threads": torch.get_num_threads(),
         "machine": platform.machine(), "cpu": _cpu_model(), "cuda": torch.cuda.is_available(),
+        "processes": world()[1],
     }
 
 
@@ -100,10 +103,14 @@ def _prepare_out(out: Path, *, overwrite: bool, resume: bool) -> None:
                 f"output directory {out} already exists and is not empty; choose another "
                 "--out, pass --overwrite to replace it, or --resume to continue its run."
             )
-        shutil.rmtree(out)
+        if is_main():  # torchrun: rank 0 writes, the others only check
+            shutil.rmtree(out)
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
+    """``deepclust fit``; under ``torchrun --nproc_per_node N`` the deep methods train data
+    parallel (``train.distributed``) and rank 0 writes the outputs."""
+    init_from_env()
     klass = get_method(args.method)
     valid = klass().get_params(deep=False)
     ds = load_dataset(args.data, args.data_dir)
@@ -129,6 +136,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
     tic = time.perf_counter()
     model.fit(ds.X, ds.y, resume=args.resume)
     seconds = time.perf_counter() - tic
+    if not is_main():
+        return
     result: dict[str, Any] = {
         "method": args.method, "data": ds.name, "n_samples": int(len(ds.X)),
         "n_clusters": int(model.n_clusters_), "seed": args.seed, "wall_seconds": seconds,

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._shards import batch_random
+
 
 def discriminator_loss(
     real_logits: Tensor,
@@ -22,8 +24,9 @@ def discriminator_loss(
     targets = torch.cat([torch.ones_like(real_logits), torch.zeros_like(fake_logits)])
     if label_noise:
         device = targets.device if generator is None else generator.device
-        noise = torch.rand(targets.shape, generator=generator, device=device, dtype=targets.dtype)
-        targets = targets + label_noise * noise.to(targets.device)
+        noise = batch_random(torch.rand, (2, *real_logits.shape), dim=1, generator=generator,
+                             device=device, dtype=targets.dtype)  # torchrun: the global batch's
+        targets = targets + label_noise * noise.reshape(targets.shape).to(targets.device)
     return F.binary_cross_entropy_with_logits(logits, targets)
 
 

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._shards import gather, local_rows
+
 
 def jsd_mi_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
     """``E_P[softplus(-T)] + E_Q[softplus(T)]``: minus the Jensen–Shannon MI lower bound, in
@@ -20,8 +22,10 @@ def jsd_mi_loss(pos_logits: Tensor, neg_logits: Tensor) -> Tensor:
 def shuffle_batch(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """``x`` with its rows randomly permuted: negative pairs for the MI critics (DIM).
 
-    The permutation is drawn on ``generator``'s device (any) and moved to ``x``'s.
+    The permutation is drawn on ``generator``'s device (any) and moved to ``x``'s. Under
+    ``torchrun`` the rows are drawn from the whole global batch (``deepclust._shards``).
     """
+    rows = gather(x)
     device = x.device if generator is None else generator.device
-    perm = torch.randperm(x.shape[0], generator=generator, device=device)
-    return x[perm.to(x.device)]
+    perm = local_rows(torch.randperm(rows.shape[0], generator=generator, device=device))
+    return rows[perm.to(x.device)]

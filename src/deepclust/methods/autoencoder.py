@@ -48,14 +48,14 @@ class AutoencoderClusterer(DeepClusterer):
         self.pretrain_cached_ = cache is not None and _finished(cache)
         self._stage("pretrain", self.pretrain_epochs, len(X_t), self.batch_size, rng,
                     resume or cache is not None, {**ae, "opt": opt},
-                    lambda idx: self._ae_step(X_t[idx], opt), watch, embed=lambda z: z,
+                    lambda idx: self._ae_terms(X_t[idx]), watch, embed=lambda z: z,
                     checkpoint=cache)
 
-    def _ae_step(self, x: Tensor, opt: torch.optim.Optimizer) -> dict[str, Tensor]:
+    def _ae_terms(self, x: Tensor) -> dict[str, Tensor]:
         self._set_mode(train=True)
         x = x.to(self.device_)
         rec = reconstruction_loss(x, self._decode(self.encoder_(x).mu))  # ||x - g(f(x))||²
-        return self._step(opt, {"loss": rec, "rec": rec})
+        return {"loss": rec, "rec": rec}
 
     def _cache_file(self, X_t: Tensor) -> Path | None:
         if self.pretrain_cache is None or self.random_state is None:

@@ -28,6 +28,7 @@ from scipy.spatial.distance import pdist
 from sklearn.cluster import SpectralClustering
 from torch import Tensor, nn
 
+from .._shards import batch_random, gather
 from ..exceptions import DeepclustError
 from ..graph import batch_affinity, neighbor_batches, neighbor_graph, perplexity_affinity
 from ..losses import (
@@ -309,7 +310,7 @@ class DCFAE(DeepClusterer):
             t["gen"] = generator_loss(fake)                      # fool D: D(x̂) → 1, code
             t["disc"] = discriminator_loss(D(x), fake, self.label_noise)  # D's own loss, code
         if cluster:                                              # the DDNN f, paper + code
-            h = mu.detach() if self.detach_p else mu
+            h = gather(mu.detach() if self.detach_p else mu)  # torchrun: the global batch
             P = (perplexity_similarity(h, self.perplexity) if self.p_kernel_ == "perplexity"
                  else student_t_similarity(h, self.dof_p))      # P on mu: ours / code
             t["cluster"] = self._cluster_loss(mu, P)
@@ -319,16 +320,17 @@ class DCFAE(DeepClusterer):
         return t
 
     def _cluster_loss(self, mu: Tensor, P: Tensor) -> Tensor:
-        """L_c = -Σ P log Q, Q the Student-t similarities of f(mu) (code)."""
-        return pairwise_cross_entropy(P, student_t_similarity(self.grouper_(mu), self.dof_q))
+        """L_c = -Σ P log Q, Q the Student-t similarities of f(mu) (code), over the global
+        batch under torchrun (``deepclust._shards.gather``)."""
+        return pairwise_cross_entropy(P, student_t_similarity(gather(self.grouper_(mu)),
+                                                              self.dof_q))
 
-    def _graph_step(self, mu: Tensor, P: Tensor, opt: torch.optim.Optimizer
-                    ) -> dict[str, Tensor]:
-        """``p_kernel="graph"``: one step of f alone on cached codes, P the batch's block of
+    def _graph_terms(self, mu: Tensor, P: Tensor) -> dict[str, Tensor]:
+        """``p_kernel="graph"``: the terms of f alone on cached codes, P the batch's block of
         the global P renormalised (parametric t-SNE)."""
         self.grouper_.train()
         cluster = self._cluster_loss(mu, P / P.sum().clamp_min(1e-12))
-        return self._step(opt, {"cluster": cluster, "loss": self.w_cluster * cluster})
+        return {"cluster": cluster, "loss": self.w_cluster * cluster}
 
     # --- fitting ---------------------------------------------------------------------------------
     def _fit(self, X, y, rng, *, resume):
@@ -347,15 +349,15 @@ class DCFAE(DeepClusterer):
             self.discriminator_.to(self.device_)
         pre = self._optimisers(cluster=False)
         self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
-                    pre["stateful"], lambda idx: self._fae_step(X_t[idx], False, pre), watch,
-                    embed=lambda z: z)
+                    pre["stateful"], lambda idx: self._fae_terms(X_t[idx], False), watch,
+                    embed=lambda z: z, others=pre["others"])
         if self.grouper and self.p_kernel_ == "graph":
             self._graph_stage(X_t, rng, resume, watch)
         elif self.grouper:
             clu = self._optimisers(cluster=True)
             self._stage("cluster", self.cluster_epochs, len(X), self.batch_size, rng, resume,
-                        clu["stateful"], lambda idx: self._fae_step(X_t[idx], True, clu), watch,
-                        embed=self.grouper_)
+                        clu["stateful"], lambda idx: self._fae_terms(X_t[idx], True), watch,
+                        embed=self.grouper_, others=clu["others"])
         self._finish(X_t, y, rng, n_init=self.n_init)
 
     def _graph_stage(self, X_t: Tensor, rng: np.random.Generator, resume: bool,
@@ -376,8 +378,9 @@ class DCFAE(DeepClusterer):
 
         self._stage("cluster", self.cluster_epochs, len(X_t), self.batch_size, rng, resume,
                     {"grouper": self.grouper_, "opt": opt},
-                    lambda idx: self._graph_step(codes[idx], batch_affinity(P, idx).to(
-                        codes.device), opt), watch, embed=self.grouper_, batches=batches)
+                    lambda idx: self._graph_terms(codes[idx], batch_affinity(P, idx).to(
+                        codes.device)), watch, embed=self.grouper_, batches=batches,
+                    shard=False)  # cached codes: whole on every process
 
     def _auto_batches(self, stage: str) -> int:
         if stage == "cluster" and self.p_kernel_ == "graph":
@@ -398,13 +401,12 @@ class DCFAE(DeepClusterer):
             out["stateful"].update(discriminator=self.discriminator_, disc_opt=disc_opt)
         return out
 
-    def _fae_step(self, x: Tensor, cluster: bool, optimisers: dict[str, Any]):
+    def _fae_terms(self, x: Tensor, cluster: bool) -> dict[str, Tensor]:
         self._set_mode(train=True)
         x = x.to(self.device_)
         if cluster and self.augment:  # code: augmentation in stage 2 only
             x = random_shift_rotate(x)
-        terms = self._terms(x, cluster)
-        return self._step(optimisers["opt"], terms, *optimisers["others"])
+        return self._terms(x, cluster)
 
     def _fit_centres(self, embedding: np.ndarray, seed: int, n_init: int) -> np.ndarray:
         if self.assign == "kmeans":
@@ -499,8 +501,9 @@ def random_shift_rotate(x: Tensor, max_shift: int = 1, max_degrees: float = 10.0
     width_shift_range=2, height_shift_range=2)``, fill "nearest", as the author's code).
     Draws from torch's global RNG."""
     b, _, h, w = x.shape
-    angle = (torch.rand(b) * 2 - 1) * math.radians(max_degrees)
-    shift = torch.randint(-max_shift, max_shift + 1, (b, 2)).float()
+    angle = (batch_random(torch.rand, (b,)) * 2 - 1) * math.radians(max_degrees)
+    shift = batch_random(lambda shape: torch.randint(-max_shift, max_shift + 1, shape),
+                         (b, 2)).float()  # batch_random: torchrun draws for the global batch
     cos, sin = angle.cos(), angle.sin()
     theta = torch.stack([  # the pixel-space affine map in affine_grid's [-1, 1] coordinates
         torch.stack([cos, -sin * h / w, 2 * shift[:, 0] / w], 1),

@@ -126,16 +126,15 @@ class DEC(AutoencoderClusterer):
         opt = torch.optim.Adam([p for m in nets.values() for p in m.parameters()], lr=self.lr)
         steps_per_epoch, target = math.ceil(len(X) / self.batch_size), {}
 
-        def step(idx: np.ndarray) -> dict[str, Tensor]:
+        def terms(idx: np.ndarray) -> dict[str, Tensor]:
             if target.get("step", 0) % steps_per_epoch == 0:  # P from the current model
                 target["p"] = target_distribution(self._soft_assignment(X_t))
             target["step"] = target.get("step", 0) + 1
             self._set_mode(train=True)
-            terms = self._terms(X_t[idx].to(self.device_), target["p"][idx])
-            return self._step(opt, terms)
+            return self._terms(X_t[idx].to(self.device_), target["p"][idx])
 
         self._stage("cluster", self.cluster_epochs, len(X), self.batch_size, rng, resume,
-                    {**nets, "opt": opt}, step, watch, embed=lambda z: z)
+                    {**nets, "opt": opt}, terms, watch, embed=lambda z: z)
         self._finish(X_t, y, rng, n_init=1)
 
     @torch.no_grad()

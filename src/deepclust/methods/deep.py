@@ -15,6 +15,7 @@ from sklearn.metrics import pairwise_distances_argmin
 from torch import Tensor, nn
 
 from .._arrays import map_rows, row_blocks
+from .._shards import sharded
 from ..exceptions import DeepclustError
 from ..metrics import evaluate
 from ..train import (
@@ -26,6 +27,7 @@ from ..train import (
     resolve_device,
     run_epochs,
 )
+from ..train.distributed import data_parallel, init_from_env, is_main
 from .base import BaseClusterer, EmbeddingMixin
 
 MONITOR_SAMPLES = 2000  # ours: per-epoch scores (when y is given) on a subsample, to stay cheap
@@ -148,6 +150,7 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         self._check_params()
         self.costs_: dict[str, dict[str, float]] = {}
         with self._measured("setup"):
+            init_from_env()  # under torchrun: join its processes (train.distributed)
             self.device_ = resolve_device(self.device)
             check_precision(self.precision, self.device_)
             self.scaling_, self.data_shift_, self.data_scale_ = choose_scaling(X, self.scaling)
@@ -168,14 +171,21 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
 
     def _stage(self, name: str, epochs: int | str, n: int, batch_size: int,
                rng: np.random.Generator, resume: bool, stateful: Mapping[str, Any],
-               step: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
+               terms: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
                embed: Callable[[Tensor], Tensor], checkpoint: Path | None = None,
                batches: Callable[[np.random.Generator], list[np.ndarray]] | None = None,
-               ) -> None:
+               others: tuple[tuple[torch.optim.Optimizer, str], ...] = (),
+               shard: bool = True) -> None:
         """One training stage: ``run_epochs`` with this stage's checkpoint file (``checkpoint``,
         else one in ``checkpoint_dir``), and scores of k-means on ``embed(X)`` when labels are
         watched, after every epoch or, for stages of over 50 epochs, after 50 evenly spaced
-        ones and the last. ``batches``: the stage's own batch sampler (``run_epochs``)."""
+        ones and the last. ``batches``: the stage's own batch sampler (``run_epochs``).
+
+        ``terms(idx)`` is the forward pass of a step on the samples ``idx``; each step then
+        takes ``stateful["opt"]`` on its ``"loss"`` and each of ``others`` on its own term
+        (``_step``). Under ``torchrun`` (``train.distributed``) a ``shard`` stage gives each
+        process its shard of every batch and averages the gradients over the processes;
+        stages on cached codes (``shard=False``) are cheap and run whole on every process."""
         if epochs == "auto":
             epochs = math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
         every = math.ceil(epochs / MONITOR_POINTS)  # the last epoch is always scored
@@ -184,15 +194,21 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
             else {})
         ckpt = checkpoint or (Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir
                               else None)
-        def cast_step(idx: np.ndarray) -> Mapping[str, Tensor]:
-            with autocast(self.device_, self.precision):  # the backward runs outside: _step
-                return step(idx)
+        opt = stateful["opt"]
+        forward = data_parallel(terms, [opt, *(o for o, _ in others)]) if shard else terms
+
+        def step(idx: np.ndarray) -> Mapping[str, Tensor]:
+            with sharded(idx) if shard else contextlib.nullcontext(idx) as rows:
+                with autocast(self.device_, self.precision):  # the forward pass only
+                    t = forward(rows)
+                return self._step(opt, dict(t), *others)
 
         with self._measured(name):
-            self.history_ += run_epochs(cast_step, n_samples=n, batch_size=batch_size,
+            self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size,
                                         epochs=epochs, rng=rng, stateful=stateful, stage=name,
                                         checkpoint=ckpt, resume=resume, on_epoch_end=monitor,
-                                        verbose=self.verbose, batches=batches)
+                                        verbose=self.verbose if is_main() else 0,
+                                        batches=batches)
 
     def _measured(self, phase: str) -> contextlib.AbstractContextManager[None]:
         """Wall time and peak memory of a phase of the fit, into ``costs_`` (``train.measured``):
@@ -213,15 +229,13 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         parameters only, is taken before any parameter moves.
         """
         pairs = ((opt, "loss"), *others)
-        with torch.autocast(terms["loss"].device.type, enabled=False):  # autocast: forward only
-            for o, _ in pairs:
-                o.zero_grad()
-            for i, (o, name) in enumerate(pairs):
-                inputs = ([p for group in o.param_groups for p in group["params"]] if others
-                          else None)
-                terms[name].backward(inputs=inputs, retain_graph=i < len(pairs) - 1)
-            for o, _ in pairs:
-                o.step()
+        for o, _ in pairs:
+            o.zero_grad()
+        for i, (o, name) in enumerate(pairs):
+            inputs = [p for group in o.param_groups for p in group["params"]] if others else None
+            terms[name].backward(inputs=inputs, retain_graph=i < len(pairs) - 1)
+        for o, _ in pairs:
+            o.step()
         return {k: v.detach().float() for k, v in terms.items()}
 
     @torch.no_grad()

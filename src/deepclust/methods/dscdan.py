@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .._shards import gather
 from ..exceptions import DeepclustError
 from ..losses import (
     jsd_mi_loss,
@@ -295,8 +296,9 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
                                         T2(shuffle_batch(enc.feature_map), mu))
         if joint:                                                              # Eqs. 19-20
             out = self.head_(mu, ortho_weights="batch")
-            t["spectral"] = (spectral_loss(self._affinity(mu), out.y) if target is None
-                             else eigenvector_loss(out.y_tilde, target))  # paper / "exact"
+            t["spectral"] = (spectral_loss(self._affinity(gather(mu)), gather(out.y))
+                             if target is None else eigenvector_loss(out.y_tilde, target))
+            # paper / "exact"; gather: the whole global batch under torchrun (_shards)
             if self.w_kl:
                 t["kl"] = kl_mixture(mu, logvar, out.p_y, self.means_)
             t["entropy"] = kl_to_uniform(out.p_y)
@@ -316,7 +318,7 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         ae_params = [p for m in ae.values() for p in m.parameters()]
         opt = torch.optim.Adam(ae_params, lr=self.lr)
         self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
-                    {**ae, "opt": opt}, lambda idx: self._ae_step(X_t[idx], critics, opt, False),
+                    {**ae, "opt": opt}, lambda idx: self._ae_terms(X_t[idx], critics, False),
                     watch, embed=lambda z: z)
         self._clusters_from_codes(X_t, rng)
         if self.spectral:
@@ -328,8 +330,8 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
             self._stage("joint", self.joint_epochs, len(X), self.spectral_batch_size, rng, resume,
                         {**ae, "head": self.head_, "means": _ParamHolder(self.means_),
                          "opt": opt},
-                        lambda idx: self._ae_step(X_t[idx], critics, opt, True,
-                                                  None if target is None else target[idx]),
+                        lambda idx: self._ae_terms(X_t[idx], critics, True,
+                                                   None if target is None else target[idx]),
                         watch, self._head_out)
             self._store_ortho_weights(X_t, W, rng)
             del self.means_
@@ -340,9 +342,9 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
             return 0  # ours: feature vectors skip the joint stage (class docstring)
         return super()._auto_batches(stage)
 
-    def _ae_step(self, x, critics, opt, joint, target=None):
+    def _ae_terms(self, x, critics, joint, target=None):
         self._set_mode(train=True)
-        return self._step(opt, self._terms(x.to(self.device_), critics, joint, target))
+        return self._terms(x.to(self.device_), critics, joint, target)
 
     # --- modules ---------------------------------------------------------------------------------
     def _build_modules(self) -> dict[str, nn.Module]:

@@ -124,8 +124,8 @@ class SpectralStageMixin:
                     "spectral_solver='batch' or a smaller spectral_dim.")
             self.spectral_solver_ = "batch"  # ours: too few samples, the paper's solver
         if self.spectral_solver_ == "batch":
-            def step(idx: np.ndarray) -> dict[str, Tensor]:
-                return self._spectral_step(codes[idx], self._affinity(codes[idx]), opt)
+            def terms(idx: np.ndarray) -> dict[str, Tensor]:
+                return self._spectral_terms(codes[idx], self._affinity(codes[idx]))
         else:
             seed = int(rng.integers(2**31 - 1))
             with self._measured("graph"):
@@ -138,15 +138,15 @@ class SpectralStageMixin:
                 def batches(r: np.random.Generator) -> list[np.ndarray]:
                     return neighbor_batches(graph, self.spectral_batch_size, self.n_neighbors_, r)
 
-                def step(idx: np.ndarray) -> dict[str, Tensor]:
+                def terms(idx: np.ndarray) -> dict[str, Tensor]:
                     W_b = batch_affinity(W, idx).to(codes.device)
-                    return self._spectral_step(codes[idx], W_b, opt)
+                    return self._spectral_terms(codes[idx], W_b)
             else:
-                def step(idx: np.ndarray) -> dict[str, Tensor]:
-                    return self._eigenvector_step(codes[idx], target[idx], opt)
+                def terms(idx: np.ndarray) -> dict[str, Tensor]:
+                    return self._eigenvector_terms(codes[idx], target[idx])
         self._stage("spectral", self.spectral_epochs, len(X_t), self.spectral_batch_size, rng,
-                    resume, {"head": self.head_, "opt": opt}, step, watch, self._head_out,
-                    batches=batches)
+                    resume, {"head": self.head_, "opt": opt}, terms, watch, self._head_out,
+                    batches=batches, shard=False)  # cached codes: whole on every process
         return W, target
 
     def _global_scales(self, graph: NeighborGraph) -> np.ndarray:
@@ -159,18 +159,16 @@ class SpectralStageMixin:
             return np.full(n, float(np.median(graph.scales(1))), np.float32)
         return np.full(n, float(self.affinity_scale_), np.float32)
 
-    def _spectral_step(self, z: Tensor, W: Tensor, opt: torch.optim.Optimizer
-                       ) -> dict[str, Tensor]:
+    def _spectral_terms(self, z: Tensor, W: Tensor) -> dict[str, Tensor]:
         self.head_.train()
         loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)  # Σ W_ij ||y_i - y_j||²
-        return self._step(opt, {"loss": loss, "spectral": loss})
+        return {"loss": loss, "spectral": loss}
 
-    def _eigenvector_step(self, z: Tensor, target: Tensor, opt: torch.optim.Optimizer
-                          ) -> dict[str, Tensor]:
+    def _eigenvector_terms(self, z: Tensor, target: Tensor) -> dict[str, Tensor]:
         """The "exact" solver: Ỹ learns the graph's eigenvectors by squared error."""
         self.head_.train()
         loss = eigenvector_loss(self.head_(z).y_tilde, target)
-        return self._step(opt, {"loss": loss, "eigenvectors": loss})
+        return {"loss": loss, "eigenvectors": loss}
 
     def _spectral_embedding(self, codes: Tensor) -> Tensor:
         """The embedding k-means clusters: the first ``n_eigenvectors_`` columns of the

@@ -8,6 +8,7 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from .._shards import gather
 from ..graph import orthonorm_weights
 from .layers import keras_init_, mlp
 
@@ -61,7 +62,8 @@ class SpectralHead(nn.Module):
         self, x: Tensor, ortho_weights: Tensor | Literal["batch"] | None = None
     ) -> SpectralOutput:
         """Embed ``x`` with the stored W_o, a given one, or ``"batch"``: W_o computed from this
-        batch with the gradient through the Cholesky step (official code's joint training)."""
+        batch with the gradient through the Cholesky step (official code's joint training);
+        under ``torchrun`` from the whole global batch (``deepclust._shards.gather``)."""
         y_tilde, p_y = self._pre_ortho(x)
         if ortho_weights is None:
             ortho_weights = self.ortho_weights
@@ -70,7 +72,7 @@ class SpectralHead(nn.Module):
                 raise ValueError(
                     f"ortho_weights must be a tensor, 'batch' or None, got {ortho_weights!r}."
                 )
-            ortho_weights = orthonorm_weights(y_tilde, self.ortho_eps)
+            ortho_weights = orthonorm_weights(gather(y_tilde), self.ortho_eps)  # torchrun: all
         return SpectralOutput(y_tilde @ ortho_weights, y_tilde, p_y)
 
     @torch.no_grad()

@@ -7,6 +7,8 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from .._shards import batch_random
+
 
 class EncoderOutput(NamedTuple):
     """What every encoder returns.
@@ -51,7 +53,8 @@ def noisy_transform(
     unused. ε is drawn on ``generator``'s device (any) and moved to ``mu``'s.
     """
     device = mu.device if generator is None else generator.device
-    eps = torch.randn(mu.shape, generator=generator, device=device, dtype=mu.dtype).to(mu.device)
+    eps = batch_random(torch.randn, tuple(mu.shape), generator=generator, device=device,
+                       dtype=mu.dtype).to(mu.device)  # torchrun: the global batch's draws
     if mode == "reparam":
         return mu + torch.exp(0.5 * logvar) * eps
     if mode == "mult":

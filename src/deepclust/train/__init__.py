@@ -1,5 +1,6 @@
 """Training machinery for the deep methods: device, precision, seeding, batches, loop,
-checkpoints, the costs of a fit's phases."""
+checkpoints, the costs of a fit's phases, data-parallel training under torchrun
+(``distributed``)."""
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .costs import measured, peak_memory_mb

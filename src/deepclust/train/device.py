@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import torch
 
+from .._shards import world
 from ..exceptions import DeepclustError
+from .distributed import local_rank
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Map ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:i"`` to an available torch device."""
+    """Map ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:i"`` to an available torch device;
+    under ``torchrun`` ``"auto"`` and ``"cuda"`` are each process's own GPU (``LOCAL_RANK``)."""
     if isinstance(device, torch.device):
         device = str(device)
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and world()[1] > 1:
+        device = f"cuda:{local_rank()}"
     if device == "cpu":
         return torch.device("cpu")
     if isinstance(device, str) and (device == "cuda" or device.startswith("cuda:")):

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ..exceptions import TrainingError
 from .checkpoint import Stateful, load_checkpoint, save_checkpoint
+from .distributed import is_main, mean_over_ranks
 
 StepFn = Callable[[np.ndarray], Mapping[str, torch.Tensor | float]]
 BatchFn = Callable[[np.random.Generator], list[np.ndarray]]
@@ -71,12 +72,13 @@ def _epoch_means(terms: Mapping[str, list[tuple[torch.Tensor | float, int]]], se
                  **where: Any) -> dict[str, float]:
     """Each loss term's sum over the epoch's steps of value × batch size, over the ``seen``
     samples: every step's values (``terms``: (value, batch size) per step) read from the
-    device at once, here, not one synchronisation per term and step. A NaN or infinite value
-    raises ``_nonfinite`` for the first step and term it hit (``where``: stage, epoch and
-    checkpoint)."""
-    values = {name: torch.stack([v.reshape(()).double() for v, _ in steps]).cpu().numpy()
-              if all(isinstance(v, torch.Tensor) for v, _ in steps)
-              else np.array([float(v) for v, _ in steps]) for name, steps in terms.items()}
+    device at once, here, not one synchronisation per term and step; under ``torchrun``
+    averaged over the processes' shards. A NaN or infinite value raises ``_nonfinite`` for the
+    first step and term it hit (``where``: stage, epoch and checkpoint)."""
+    values = {name: mean_over_ranks(
+        torch.stack([v.reshape(()).double() for v, _ in steps]).cpu().numpy()
+        if all(isinstance(v, torch.Tensor) for v, _ in steps)
+        else np.array([float(v) for v, _ in steps])) for name, steps in terms.items()}
     bad = {name: int(np.argmax(~np.isfinite(v))) for name, v in values.items()
            if not np.isfinite(v).all()}
     if bad:
@@ -162,7 +164,7 @@ def run_epochs(
             done = epoch + 1 == epochs or (
                 early_stopping is not None and early_stopping.should_stop(history)
             )
-            if checkpoint is not None:
+            if checkpoint is not None and is_main():  # torchrun: rank 0 writes
                 save_checkpoint(
                     checkpoint, stateful, rng, epoch=epoch + 1, done=done, history=history
                 )

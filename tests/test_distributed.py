@@ -1,0 +1,75 @@
+"""Data-parallel training under torchrun (train.distributed): 2 gloo processes on the CPU."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from deepclust._shards import batch_random, gather, local_rows, sharded, world
+from deepclust.cli import main, read_labels
+from deepclust.metrics import cluster_accuracy
+
+WORKER = Path(__file__).with_name("distributed_worker.py")
+
+
+def torchrun(*args: str) -> None:
+    """``torchrun --standalone --nproc_per_node 2 ARGS``; fails the test with its output."""
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node", "2", *args], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+def test_one_process_is_the_identity():
+    assert world() == (0, 1)
+    t = torch.arange(6.0).reshape(3, 2)
+    with sharded(np.arange(3)) as rows:
+        np.testing.assert_array_equal(rows, np.arange(3))
+        assert gather(t) is t and local_rows(t) is t
+        torch.manual_seed(0)
+        drawn = batch_random(torch.randn, (3, 2))
+    torch.manual_seed(0)
+    torch.testing.assert_close(drawn, torch.randn(3, 2))
+
+
+def test_two_gloo_processes_fit_as_one(tmp_path):
+    from distributed_worker import blobs, estimators, flat_parameters
+
+    torchrun(str(WORKER), str(tmp_path))
+    ranks = [dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(2)]
+    for found in ranks:
+        assert found["world"] == 2
+        # gather: the rows of both shards (3 + 2) in order, on both ranks; each row's
+        # gradient the sum over the ranks of what each rank's loss gave it (2·1 + 2·2)
+        np.testing.assert_array_equal(found["gathered"], np.arange(5.0)[:, None].repeat(2, 1))
+        np.testing.assert_array_equal(found["grad"], 6.0)
+    X = blobs()
+    for name, model in estimators().items():
+        model.fit(X)
+        # the ranks hold one model: DistributedDataParallel gave both the same gradients
+        np.testing.assert_array_equal(ranks[0][f"{name}_parameters"],
+                                      ranks[1][f"{name}_parameters"])
+        # and it is the one-process model up to the order of floating-point sums
+        np.testing.assert_allclose(ranks[0][f"{name}_parameters"], flat_parameters(model),
+                                   atol=1e-5, rtol=0)
+        assert cluster_accuracy(model.labels_, ranks[0][f"{name}_labels"]) == 1.0, name
+
+
+@pytest.mark.parametrize("method", ["dscdan"])
+def test_torchrun_cli_fit_writes_once(tmp_path, method):
+    from distributed_worker import blobs
+
+    data = tmp_path / "blobs.npy"
+    np.save(data, blobs())
+    args = ["fit", "--data", str(data), "--method", method, "--clusters", "4", "--quiet",
+            "--no-report", "--set", "pretrain_epochs=3", "--set", "spectral_epochs=3",
+            "--set", "batch_size=60"]
+    torchrun("-m", "deepclust", *args, "--out", str(tmp_path / "two"))
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(
+        p.name for p in (tmp_path / "one").iterdir())
+    two, one = (read_labels(tmp_path / d / "labels.csv") for d in ("two", "one"))
+    assert cluster_accuracy(one, two) >= 0.99
