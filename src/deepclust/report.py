@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._io import atomic_write, save_text
-from .bench import load_results, summary_table, throughput, total_seconds
+from .bench import environments, load_results, summary_table, throughput, total_seconds
 from .data.synthetic import GENERATOR_SEED
 from .plots import png_bytes, scale_figure
 
@@ -78,13 +78,6 @@ def scale_runs(results: list[dict[str, Any]]) -> dict[str, list[tuple[int, float
         runs.setdefault(r["method"], []).append(
             (r["n_samples"], r["wall_seconds"], r["peak_memory_mb"]))
     return runs
-
-
-def _environments(results: list[dict[str, Any]]) -> str:
-    seen = sorted({json.dumps(r["environment"], sort_keys=True) for r in results
-                   if "environment" in r})
-    return "".join(f"- {', '.join(f'{k} {v}' for k, v in json.loads(e).items())}\n"
-                   for e in seen)
 
 
 def _figures(figures: Path, page_dir: Path) -> str:
@@ -158,7 +151,7 @@ def build_report(results_dir: str | Path, page: str | Path,
     notes = results_dir / NOTES_FILE
     if notes.exists():
         parts += [notes.read_text().rstrip() + "\n\n"]
-    parts += ["## Machine\n\n", _environments(results + speed), "\n## Commands\n\nEach result file "
+    parts += ["## Machine\n\n", environments(results + speed), "\n## Commands\n\nEach result file "
               "came from one of these, with `S` the seed (`deepclust bench` runs them, one "
               "child process per seed):\n\n", _commands(results + speed)]
     return "".join(parts)

@@ -113,8 +113,9 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
     and DCFAE's MNIST-test fits ran 1.38x faster on this project's 2-core CPU, which has
     native bfloat16, seed 0 ACC 0.955 against 0.951 and 0.973 against 0.824 (a k-means pick,
     benchmarks/NOTES.md), ``benchmarks/speed``; a CPU without native bfloat16 would be
-    slower, so it is an option, not the default) and ``verbose`` (0: silent, 1: progress
-    bars).
+    slower, and so was an AMD EPYC with AVX-512 BF16 but no AMX: DSCDAN's MNIST-test fit had
+    not finished in 22 minutes against 297 s in float32; so it is an option, not the
+    default) and ``verbose`` (0: silent, 1: progress bars).
 
     Every fit records ``history_`` (the loss terms of each epoch) and ``costs_``: for each
     phase (``setup``, each stage, ``graph``, ``assign``) its wall seconds and the process's
