@@ -36,19 +36,17 @@ def is_main() -> bool:
     return world()[0] == 0
 
 
-def init_from_env() -> bool:
+def init_from_env() -> None:
     """Join ``torchrun``'s process group when launched by it with more than one process
     (``WORLD_SIZE`` > 1 in the environment): gloo for CPU tensors, NCCL for CUDA ones, each
-    rank on GPU ``LOCAL_RANK`` where there are GPUs. Returns whether this is a group of
-    several processes; a no-op when the group exists already."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
-        return world()[1] > 1
-    if not dist.is_initialized():
-        cuda = torch.cuda.is_available()
-        if cuda:
-            torch.cuda.set_device(local_rank())
-        dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
-    return world()[1] > 1
+    rank on GPU ``LOCAL_RANK`` where there are GPUs; a no-op when the group exists already."""
+    if (int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available()
+            or dist.is_initialized()):
+        return
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.set_device(local_rank())
+    dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
 
 
 def local_rank() -> int:
