@@ -135,6 +135,10 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     save_json(wine, result_path(res / "vectors", "dcfae", "wine", 0))
     fast = _fake("dscdan+precision=bf16", "mnist-test", 0, 0.9)
     save_json(fast, result_path(res / "speed", fast["method"], "mnist-test", 0))
+    for commit, seconds in (("aaa", 4.0), ("bbb", 1.0)):  # an earlier commit and a later one
+        run = {**_fake(f"dcfae#{commit}", "mnist-test", 0, 0.5, (("pretrain", seconds),)),
+               "commit": commit, "against": "aaa"}
+        save_json(run, result_path(res / "speedup", run["method"], "mnist-test", 0))
     for n, peak in ((10_000, 300.0), (1_000_000, 2_500.0)):
         big = {**_fake("dscdan", f"blobs-{n}", 0, 0.95), "n_samples": n, "peak_memory_mb": peak,
                "costs": {"setup": {"seconds": 1.0, "peak_mb": 200.0},
@@ -160,6 +164,9 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     assert "| wine | dcfae | 1 | 0.900" in vectors.split("## Speed")[0]
     assert "wine" not in quality  # the vector sets have their own table
     assert "blobs-" not in quality and "blobs-" not in vectors.split("## Speed")[0]
+    speedup = text.split("## Speed-up over commit aaa")[1].split("## Scale")[0]
+    assert "| mnist-test | dcfae | pretrain | 25 | 100 | 4.00× |" in speedup
+    assert "dcfae#" not in text.split("## Speed-up")[0]  # not in the quality or speed tables
     scale = text.split("## Scale")[1].split("## Figures")[0]
     assert "| setup s / MB | pretrain s / MB | other s | fit s | peak MB | ACC |" in scale
     assert "| dscdan | 1,000,000 | 1.0 / 200 | 2.5 / 2,500 | 1.5 | 5.0 | 2,500 | 0.950 |" in scale

@@ -20,6 +20,7 @@ REPORT_COMMAND = "deepclust report --results benchmarks --out docs/BENCHMARKS.md
 NOTES_FILE = "NOTES.md"  # hand-written reading of the tables, in the results folder
 VECTOR_FOLDER = "vectors"  # results on the feature-vector sets, reported in their own table
 SPEED_FOLDER = "speed"  # runs made one after another for speed ratios: only their own table
+SPEEDUP_FOLDER = "speedup"  # each method at an earlier commit and now: the ratio table only
 SCALE_FOLDER = "scale"  # one method on growing data: time and memory per phase, and a plot
 SCALE_FIGURE = "scale.png"  # written beside the page's other figures
 PHASES = ("setup", "pretrain", "graph", "spectral", "cluster", "joint", "assign")
@@ -45,6 +46,24 @@ def speed_table(results: list[dict[str, Any]]) -> str:
         rates = ", ".join(f"{stage} {np.mean(v):,.0f}" for stage, v in stages.items())
         wall = np.mean([total_seconds(r) for r in runs])
         rows.append(f"| {data} | {method} | {len(runs)} | {rates} | {wall:.1f} |")
+    return "\n".join(rows) + "\n"
+
+
+def speedup_table(results: list[dict[str, Any]]) -> str:
+    """Markdown: each method's samples/s per stage at the earlier commit (``against``) and at
+    the later one, and their ratio (``benchmarks/speedup/against_commit.py``'s runs)."""
+    runs = {(r["data"], r["method"].partition("#")[0], r["commit"] == r["against"]): r
+            for r in results if "metrics" in r}
+    rows = ["| dataset | method | stage | samples/s then | samples/s now | speed-up |",
+            "|---|---|---|---|---|---|"]
+    for (data, method, earlier), then in runs.items():
+        now = runs.get((data, method, False))
+        if not earlier or now is None:
+            continue
+        old, new = throughput(then), throughput(now)
+        for stage in (s for s in new if s in old):
+            rows.append(f"| {data} | {method} | {stage} | {old[stage]:,.0f} | {new[stage]:,.0f} "
+                        f"| {new[stage] / old[stage]:.2f}× |")
     return "\n".join(rows) + "\n"
 
 
@@ -101,7 +120,9 @@ def build_report(results_dir: str | Path, page: str | Path,
     results_dir, page_dir = Path(results_dir), Path(page).parent
     folders = sorted(p for p in results_dir.iterdir() if p.is_dir())
     speed = [r for d in folders if d.name == SPEED_FOLDER for r in load_results(d)]
-    results = [r for d in folders if d.name != SPEED_FOLDER for r in load_results(d)]
+    speedup = [r for d in folders if d.name == SPEEDUP_FOLDER for r in load_results(d)]
+    results = [r for d in folders if d.name not in (SPEED_FOLDER, SPEEDUP_FOLDER)
+               for r in load_results(d)]
     vectors = [r for d in folders if d.name == VECTOR_FOLDER for r in load_results(d)]
     scale = [r for d in folders if d.name == SCALE_FOLDER for r in load_results(d)]
     main = [r for r in results if not _is_ablation(r) and r not in vectors + scale]
@@ -135,6 +156,14 @@ def build_report(results_dir: str | Path, page: str | Path,
                   "compare: settings in the method's name (`+precision=bf16`). Their scores "
                   "are single runs, not in the quality tables.\n\n", summary_table(speed),
                   "\n", speed_table(speed), "\n"]
+    if speedup:
+        commits = ", ".join(sorted({r["against"] for r in speedup}))
+        parts += [f"## Speed-up over commit {commits}\n\nEach method's training throughput "
+                  "at that commit and at this one, the two runs one after the other on one "
+                  f"machine with nothing else running (`benchmarks/{SPEEDUP_FOLDER}/`, made by "
+                  "its `against_commit.py`): the same settings and the same computation in "
+                  "both, stages shortened to a few epochs, so their scores are not results."
+                  "\n\n", speedup_table(speedup), "\n"]
     if scale:
         figure = (f"![fit time and peak memory against samples]"
                   f"({os.path.relpath(Path(figures_dir) / SCALE_FIGURE, page_dir)})\n\n"
@@ -151,9 +180,10 @@ def build_report(results_dir: str | Path, page: str | Path,
     notes = results_dir / NOTES_FILE
     if notes.exists():
         parts += [notes.read_text().rstrip() + "\n\n"]
-    parts += ["## Machine\n\n", environments(results + speed), "\n## Commands\n\nEach result file "
+    timed = results + speed + speedup
+    parts += ["## Machine\n\n", environments(timed), "\n## Commands\n\nEach result file "
               "came from one of these, with `S` the seed (`deepclust bench` runs them, one "
-              "child process per seed):\n\n", _commands(results + speed)]
+              "child process per seed):\n\n", _commands(timed)]
     return "".join(parts)
 
 
