@@ -1,25 +1,34 @@
 """Run by test_distributed.py under ``torchrun``: each rank checks ``gather`` on shards of
-unequal size, fits DSCDAN and DCFAE on the same blobs, and saves what it found to
-``<out>/rank<r>.npz``. ``estimators`` and ``blobs`` are imported by the test, which fits the
-same in one process."""
+unequal size, takes the gradient of a loss on a batch's block of a global affinity, fits DSCDAN
+and DCFAE on the same blobs, and saves what it found to ``<out>/rank<r>.npz``. ``estimators``,
+``blobs`` and ``block_gradient`` are imported by the test, which runs the same in one
+process."""
 
 from __future__ import annotations
 
 import sys
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.datasets import make_blobs
 
 from deepclust import DCFAE, DSCDAN
-from deepclust._shards import gather, sharded, world
-from deepclust.train.distributed import init_from_env
+from deepclust._shards import batch_indices, gather, sharded, world
+from deepclust.graph import batch_affinity
+from deepclust.losses import pairwise_cross_entropy, student_t_similarity
+from deepclust.nets import DenseGrouper
+from deepclust.train.distributed import data_parallel, init_from_env
 
 # 300 samples in batches of 60: every batch splits evenly over 2 ranks (30 + 30), so the
 # per-sample terms weigh each sample as one process does. One epoch a stage, and one joint
 # step of DSCDAN (a batch of 300): further on, float32 rounding (a shard's matrix products,
 # the averaged gradients) grows until a kNN choice flips, 2e-3 in a weight after 5 joint
-# steps, where the same fits in float64 agree to 2e-15 (one-off check)
+# steps, where the same fits in float64 agree to 2e-15 (one-off check). The stages on cached
+# codes take one step of all 300 samples: Adam's first steps are about lr·sign(gradient), so a
+# weight whose gradient is near 0 moves by ±lr on a rounding difference, and over 10 steps
+# their embeddings drift apart by up to 0.7 % (DCFAE's graph stage); block_gradient checks
+# that stage's gradient itself
 BATCH = 60
 
 
@@ -30,19 +39,48 @@ def blobs() -> np.ndarray:
 
 def estimators() -> dict[str, DSCDAN | DCFAE]:
     """Short fits through every part a batch couples: DSCDAN's MI negatives, noise, batch
-    orthonormalisation and kNN affinity (joint stage, batch solver); DCFAE's Student-t P and
-    Q, its GAN (two optimisers) and label noise."""
+    orthonormalisation and kNN affinity (the spectral and joint stages, batch solver), the
+    global graph's eigenvectors ("exact") and a batch's block of its affinity ("neighbors");
+    DCFAE's Student-t P and Q, its GAN (two optimisers) and label noise, and its graph stage
+    (a batch's block of the global P)."""
+    dscdan = {"pretrain_epochs": 1, "spectral_epochs": 1, "joint_epochs": 1,
+              "batch_size": BATCH, "spectral_batch_size": 5 * BATCH, "verbose": 0}
     return {
-        "dscdan": DSCDAN(4, spectral_solver="batch", pretrain_epochs=1, spectral_epochs=1,
-                         joint_epochs=1, batch_size=BATCH, spectral_batch_size=5 * BATCH,
-                         verbose=0),
+        "dscdan": DSCDAN(4, spectral_solver="batch", **dscdan),
+        "dscdan_exact": DSCDAN(4, spectral_solver="exact", **dscdan),
+        "dscdan_neighbors": DSCDAN(4, spectral_solver="neighbors", **dscdan),
         "dcfae": DCFAE(4, p_kernel="student-t", pretrain_epochs=1, cluster_epochs=1,
                        batch_size=BATCH, verbose=0),
+        "dcfae_graph": DCFAE(4, p_kernel="graph", pretrain_epochs=1, cluster_epochs=1,
+                             batch_size=5 * BATCH, verbose=0),
     }
 
 
+def block_gradient() -> np.ndarray:
+    """In float64, the gradient of a dense network f under DCFAE's graph-stage loss on a batch
+    of 57 samples (shards of 29 and 28): P the batch's block of a global sparse affinity
+    (``batch_indices``), Q the Student-t of f over the gathered batch, averaged by DDP."""
+    torch.manual_seed(0)
+    f = DenseGrouper(8, (32, 32)).double()
+    codes = torch.randn(300, 8, dtype=torch.float64)
+    W = sp.random(300, 300, density=0.05, random_state=0, format="csr")
+    idx = np.random.default_rng(0).permutation(300)[:57]
+
+    def terms(rows: np.ndarray) -> torch.Tensor:
+        P = batch_affinity((W + W.T).tocsr(), batch_indices(rows)).double()
+        return pairwise_cross_entropy(P / P.sum(), student_t_similarity(gather(f(codes[rows])),
+                                                                        1.0))
+
+    forward = data_parallel(terms, [torch.optim.SGD(f.parameters())])  # alive for backward
+    with sharded(idx) as rows:
+        forward(rows).backward()
+    return torch.cat([p.grad.reshape(-1) for p in f.parameters()]).numpy()
+
+
 def flat_parameters(model: DSCDAN | DCFAE) -> np.ndarray:
-    return torch.cat([p.detach().reshape(-1) for p in model.encoder_.parameters()]).numpy()
+    """Every weight of the encoder and of the network trained after it."""
+    nets = (model.encoder_, getattr(model, "head_", None) or model.grouper_)
+    return torch.cat([p.detach().reshape(-1) for net in nets for p in net.parameters()]).numpy()
 
 
 if __name__ == "__main__":
@@ -54,10 +92,12 @@ if __name__ == "__main__":
         t = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
         gathered = gather(t[:, None] * torch.ones(1, 2, dtype=torch.float64))
         ((rank + 1) * gathered.sum()).backward()  # each row's gradient: Σ_r 2 (r + 1)
-    found.update(gathered=gathered.detach().numpy(), grad=t.grad.numpy())
+    found.update(gathered=gathered.detach().numpy(), grad=t.grad.numpy(),
+                 block_gradient=block_gradient())
     X = blobs()
     for name, model in estimators().items():
         model.fit(X)
         found[f"{name}_labels"] = model.labels_
         found[f"{name}_parameters"] = flat_parameters(model)
+        found[f"{name}_embedding"] = model.transform(X)
     np.savez(f"{sys.argv[1]}/rank{rank}.npz", **found)

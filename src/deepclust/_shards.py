@@ -79,6 +79,15 @@ def gather(t: Tensor) -> Tensor:
     return torch.cat([part[:n] for part, n in zip(parts, sizes, strict=True)])
 
 
+def batch_indices(idx: np.ndarray) -> np.ndarray:
+    """The global batch's sample indices, given this rank's shard ``idx`` of them, in rank
+    order (``idx`` itself outside a sharded step): for what a batch reads from a global
+    matrix, such as its block of a neighbour graph's affinity."""
+    if _shards() is None:
+        return idx
+    return gather(torch.from_numpy(np.asarray(idx, dtype=np.int64))).numpy()
+
+
 def local_rows(t: Tensor, dim: int = 0) -> Tensor:
     """This rank's rows (along ``dim``) of ``t``, a tensor of the global batch's rows."""
     shards = _shards()

@@ -28,7 +28,7 @@ from scipy.spatial.distance import pdist
 from sklearn.cluster import SpectralClustering
 from torch import Tensor, nn
 
-from .._shards import batch_random, gather
+from .._shards import batch_indices, batch_random, gather
 from ..exceptions import DeepclustError
 from ..graph import batch_affinity, neighbor_batches, neighbor_graph, perplexity_affinity
 from ..losses import (
@@ -378,9 +378,9 @@ class DCFAE(DeepClusterer):
 
         self._stage("cluster", self.cluster_epochs, len(X_t), self.batch_size, rng, resume,
                     {"grouper": self.grouper_, "opt": opt},
-                    lambda idx: self._graph_terms(codes[idx], batch_affinity(P, idx).to(
-                        codes.device)), watch, embed=self.grouper_, batches=batches,
-                    shard=False)  # cached codes: whole on every process
+                    lambda idx: self._graph_terms(codes[idx], batch_affinity(
+                        P, batch_indices(idx)).to(codes.device)),  # torchrun: the global block
+                    watch, embed=self.grouper_, batches=batches)
 
     def _auto_batches(self, stage: str) -> int:
         if stage == "cluster" and self.p_kernel_ == "graph":

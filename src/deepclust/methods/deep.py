@@ -175,8 +175,7 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                terms: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
                embed: Callable[[Tensor], Tensor], checkpoint: Path | None = None,
                batches: Callable[[np.random.Generator], list[np.ndarray]] | None = None,
-               others: tuple[tuple[torch.optim.Optimizer, str], ...] = (),
-               shard: bool = True) -> None:
+               others: tuple[tuple[torch.optim.Optimizer, str], ...] = ()) -> None:
         """One training stage: ``run_epochs`` with this stage's checkpoint file (``checkpoint``,
         else one in ``checkpoint_dir``), and scores of k-means on ``embed(X)`` when labels are
         watched, after every epoch or, for stages of over 50 epochs, after 50 evenly spaced
@@ -184,9 +183,9 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
 
         ``terms(idx)`` is the forward pass of a step on the samples ``idx``; each step then
         takes ``stateful["opt"]`` on its ``"loss"`` and each of ``others`` on its own term
-        (``_step``). Under ``torchrun`` (``train.distributed``) a ``shard`` stage gives each
-        process its shard of every batch and averages the gradients over the processes;
-        stages on cached codes (``shard=False``) are cheap and run whole on every process."""
+        (``_step``). Under ``torchrun`` (``train.distributed``) each process gets its shard of
+        every batch (``terms`` sees its rows) and the gradients are averaged over the
+        processes."""
         if epochs == "auto":
             epochs = math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
         every = math.ceil(epochs / MONITOR_POINTS)  # the last epoch is always scored
@@ -196,10 +195,10 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         ckpt = checkpoint or (Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir
                               else None)
         opt = stateful["opt"]
-        forward = data_parallel(terms, [opt, *(o for o, _ in others)]) if shard else terms
+        forward = data_parallel(terms, [opt, *(o for o, _ in others)])
 
         def step(idx: np.ndarray) -> Mapping[str, Tensor]:
-            with sharded(idx) if shard else contextlib.nullcontext(idx) as rows:
+            with sharded(idx) as rows:
                 with autocast(self.device_, self.precision):  # the forward pass only
                     t = forward(rows)
                 return self._step(opt, dict(t), *others)

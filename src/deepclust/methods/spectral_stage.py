@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from sklearn.cluster import KMeans
 from torch import Tensor
 
+from .._shards import batch_indices, gather
 from ..exceptions import DeepclustError
 from ..graph import (
     NeighborGraph,
@@ -125,7 +126,7 @@ class SpectralStageMixin:
             self.spectral_solver_ = "batch"  # ours: too few samples, the paper's solver
         if self.spectral_solver_ == "batch":
             def terms(idx: np.ndarray) -> dict[str, Tensor]:
-                return self._spectral_terms(codes[idx], self._affinity(codes[idx]))
+                return self._spectral_terms(codes[idx], self._affinity(gather(codes[idx])))
         else:
             seed = int(rng.integers(2**31 - 1))
             with self._measured("graph"):
@@ -139,14 +140,14 @@ class SpectralStageMixin:
                     return neighbor_batches(graph, self.spectral_batch_size, self.n_neighbors_, r)
 
                 def terms(idx: np.ndarray) -> dict[str, Tensor]:
-                    W_b = batch_affinity(W, idx).to(codes.device)
+                    W_b = batch_affinity(W, batch_indices(idx)).to(codes.device)  # torchrun
                     return self._spectral_terms(codes[idx], W_b)
             else:
                 def terms(idx: np.ndarray) -> dict[str, Tensor]:
                     return self._eigenvector_terms(codes[idx], target[idx])
         self._stage("spectral", self.spectral_epochs, len(X_t), self.spectral_batch_size, rng,
                     resume, {"head": self.head_, "opt": opt}, terms, watch, self._head_out,
-                    batches=batches, shard=False)  # cached codes: whole on every process
+                    batches=batches)
         return W, target
 
     def _global_scales(self, graph: NeighborGraph) -> np.ndarray:
@@ -161,7 +162,8 @@ class SpectralStageMixin:
 
     def _spectral_terms(self, z: Tensor, W: Tensor) -> dict[str, Tensor]:
         self.head_.train()
-        loss = spectral_loss(W, self.head_(z, ortho_weights="batch").y)  # Σ W_ij ||y_i - y_j||²
+        y = gather(self.head_(z, ortho_weights="batch").y)  # torchrun: the global batch's
+        loss = spectral_loss(W, y)  # Σ W_ij ||y_i - y_j||²
         return {"loss": loss, "spectral": loss}
 
     def _eigenvector_terms(self, z: Tensor, target: Tensor) -> dict[str, Tensor]:

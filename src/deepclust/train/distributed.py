@@ -5,8 +5,9 @@ each runs the networks on its shard of every batch (``deepclust._shards.sharded`
 parts of a loss that couple a batch's samples are taken over the whole global batch:
 ``_shards.gather`` brings every rank's rows together with the gradient flowing back to their
 own rank (the orthonormalisation's Gram matrix, the kNN affinity, the Student-t similarities,
-the MI critics' negatives), and ``_shards.batch_random`` draws a step's noise for the global
-batch on every rank and keeps its rows.
+the MI critics' negatives), ``_shards.batch_indices`` gives the global batch's samples (for
+its block of a global affinity), and ``_shards.batch_random`` draws a step's noise for the
+global batch on every rank and keeps its rows.
 ``data_parallel`` averages each optimiser's gradients over the ranks (one
 ``DistributedDataParallel`` per optimiser), so each rank's loss, the mean over its shard of the
 per-sample terms plus the batch-wide terms (the same on every rank), gives the one-process
