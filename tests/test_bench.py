@@ -165,6 +165,7 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     assert "wine" not in quality  # the vector sets have their own table
     assert "blobs-" not in quality and "blobs-" not in vectors.split("## Speed")[0]
     speedup = text.split("## Speed-up over commit aaa")[1].split("## Scale")[0]
+    assert "(then) and at bbb (now)" in speedup
     assert "| mnist-test | dcfae | pretrain | 25 | 100 | 4.00× |" in speedup
     assert "dcfae#" not in text.split("## Speed-up")[0]  # not in the quality or speed tables
     scale = text.split("## Scale")[1].split("## Figures")[0]

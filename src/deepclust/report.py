@@ -158,8 +158,10 @@ def build_report(results_dir: str | Path, page: str | Path,
                   "\n", speed_table(speed), "\n"]
     if speedup:
         commits = ", ".join(sorted({r["against"] for r in speedup}))
+        later = ", ".join(sorted({r["commit"] for r in speedup if r["commit"] != r["against"]}))
         parts += [f"## Speed-up over commit {commits}\n\nEach method's training throughput "
-                  "at that commit and at this one, the two runs one after the other on one "
+                  f"at that commit (then) and at {later} (now), the two runs one after the "
+                  "other on one "
                   f"machine with nothing else running (`benchmarks/{SPEEDUP_FOLDER}/`, made by "
                   "its `against_commit.py`): the same settings and the same computation in "
                   "both, stages shortened to a few epochs, so their scores are not results."
