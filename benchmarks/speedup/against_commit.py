@@ -47,8 +47,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def git(*args: str) -> str:
-    return subprocess.run(["git", "-C", str(ROOT), *args], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    run = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+    if run.returncode:
+        sys.exit(f"git {' '.join(args)} failed: {run.stderr.strip()}")
+    return run.stdout.strip()
 
 
 def export(commit: str, into: Path) -> Path:
@@ -83,11 +85,14 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", required=True, help="results folder (one JSON per run)")
     args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    unknown = sorted(set(args.methods.split(",")) - set(METHODS))
+    if unknown:
+        parser.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     now = git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain",
                                                                    "src") else "")
     then = git("rev-parse", "--short", args.commit)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     command = shlex.join(["python", "benchmarks/speedup/against_commit.py", *sys.argv[1:]])
     with tempfile.TemporaryDirectory() as tmp:
         trees = {then: export(args.commit, Path(tmp) / "then"), now: Path(tmp) / "now"}
