@@ -2,7 +2,8 @@
 unequal size, takes the gradient of a loss on a batch's block of a global affinity, fits DSCDAN
 and DCFAE on the same blobs, and saves what it found to ``<out>/rank<r>.npz``. ``estimators``,
 ``blobs`` and ``block_gradient`` are imported by the test, which runs the same in one
-process."""
+process. With ``nan`` after ``<out>``: a loss turns NaN on rank 1 only, and each rank writes
+the error it stopped with to ``<out>/rank<r>.txt``."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.distributed as dist
 from sklearn.datasets import make_blobs
 
 from deepclust import DCFAE, DSCDAN
 from deepclust._shards import batch_indices, gather, sharded, world
+from deepclust.exceptions import TrainingError
 from deepclust.graph import batch_affinity
 from deepclust.losses import pairwise_cross_entropy, student_t_similarity
 from deepclust.nets import DenseGrouper
+from deepclust.train import run_epochs
 from deepclust.train.distributed import data_parallel, init_from_env
 
 # 300 samples in batches of 60: every batch splits evenly over 2 ranks (30 + 30), so the
@@ -83,9 +87,34 @@ def flat_parameters(model: DSCDAN | DCFAE) -> np.ndarray:
     return torch.cat([p.detach().reshape(-1) for net in nets for p in net.parameters()]).numpy()
 
 
+def nan_on_one_rank(out: str) -> None:
+    """Steps with a collective each (as DDP's gradient averaging); rank 1's loss is NaN at its
+    second step. Every rank must stop with the NaN error, none wait for the others."""
+    rank = world()[0]
+    steps = []
+
+    def step(idx: np.ndarray) -> dict[str, torch.Tensor]:
+        dist.all_reduce(torch.ones(()))
+        steps.append(idx)
+        bad = rank == 1 and len(steps) == 2
+        return {"loss": torch.tensor(float("nan") if bad else 1.0)}
+
+    try:
+        run_epochs(step, n_samples=40, batch_size=10, epochs=3, rng=np.random.default_rng(0),
+                   stateful={}, stage="nan-test", verbose=0)
+        message = "no error"
+    except TrainingError as err:
+        message = str(err)
+    with open(f"{out}/rank{rank}.txt", "w") as file:
+        file.write(message)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     init_from_env()
+    if sys.argv[2:] == ["nan"]:
+        nan_on_one_rank(sys.argv[1])
+        sys.exit()
     rank, size = world()
     found: dict[str, np.ndarray] = {"world": np.array(size)}
     with sharded(np.arange(5)) as rows:  # shards of 3 and 2 rows

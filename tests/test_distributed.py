@@ -15,11 +15,11 @@ from deepclust.metrics import cluster_accuracy
 WORKER = Path(__file__).with_name("distributed_worker.py")
 
 
-def torchrun(*args: str) -> None:
+def torchrun(*args: str, timeout: int = 600) -> None:
     """``torchrun --standalone --nproc_per_node 2 ARGS``; fails the test with its output."""
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
                           "--nproc_per_node", "2", *args], capture_output=True, text=True,
-                         timeout=600)
+                         timeout=timeout)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
 
@@ -64,6 +64,16 @@ def test_two_gloo_processes_fit_as_one(tmp_path):
         np.testing.assert_allclose(ranks[0][f"{name}_embedding"], embedding, rtol=0,
                                    atol=5e-3 * np.abs(embedding).max(), err_msg=name)
         assert cluster_accuracy(model.labels_, ranks[0][f"{name}_labels"]) == 1.0, name
+
+
+def test_a_nan_on_one_process_stops_every_process(tmp_path):
+    # before: rank 1 stopped at once, alone, and rank 0 failed in its next collective with
+    # gloo's "connection closed by peer" (or, with the peer still alive, waited there); the
+    # timeout bounds a wait
+    torchrun(str(WORKER), str(tmp_path), "nan", timeout=120)
+    for rank in range(2):
+        message = (tmp_path / f"rank{rank}.txt").read_text()
+        assert "loss" in message and "nan-test" in message and "step 2" in message, message
 
 
 @pytest.mark.parametrize("method", ["dscdan"])

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._shards import world
 from ..exceptions import TrainingError
 from .checkpoint import Stateful, load_checkpoint, save_checkpoint
 from .distributed import is_main, mean_over_ranks
@@ -113,13 +114,17 @@ def run_epochs(
     uninterrupted run. The terms stay where ``step`` computed them (a GPU) and are read once
     per epoch, and the running loss in the progress bar once a second at most. A NaN or
     infinite term stops the stage with :class:`TrainingError` naming the term, epoch and
-    step, leaving the last good checkpoint in place: at once for terms on the CPU, at the end
-    of the epoch for terms on an accelerator. ``batches(rng)`` draws an epoch's index arrays
+    step, leaving the last good checkpoint in place: at once for terms on the CPU in one
+    process; at the end of the epoch for terms on an accelerator and under ``torchrun``, where
+    the processes reach that check together (one that stopped alone would leave the others
+    waiting in their next collective; a NaN reaches every process's weights with the
+    averaged gradients). ``batches(rng)`` draws an epoch's index arrays
     (``ceil(n_samples / batch_size)`` of them) instead of ``minibatches``.
     """
     history: list[dict[str, Any]] = []
     monitor: dict[str, float] = {}  # the last monitor scores, shown beside the loss
     start = 0
+    check_at_once = world()[1] == 1  # torchrun: at the end of the epoch, on every process
     if resume and checkpoint is not None and checkpoint.exists():
         saved = load_checkpoint(checkpoint, stateful, rng)
         history, start = saved["history"], saved["epoch"]
@@ -143,7 +148,7 @@ def run_epochs(
                 for name, value in step(idx).items():
                     terms.setdefault(name, []).append((value, len(idx)))
                     on_host = not isinstance(value, torch.Tensor) or value.device.type == "cpu"
-                    if on_host and not math.isfinite(float(value)):  # free to check at once
+                    if check_at_once and on_host and not math.isfinite(float(value)):
                         raise _nonfinite(name, float(value), step=i, **where)
                 seen += len(idx)
                 if "loss" in terms:
