@@ -162,7 +162,7 @@ class SpectralStageMixin:
 
     def _spectral_terms(self, z: Tensor, W: Tensor) -> dict[str, Tensor]:
         self.head_.train()
-        y = gather(self.head_(z, ortho_weights="batch").y)  # torchrun: the global batch's
+        y = gather(self.head_(z, ortho_weights="batch").y)  # torchrun: the global batch's rows
         loss = spectral_loss(W, y)  # Σ W_ij ||y_i - y_j||²
         return {"loss": loss, "spectral": loss}
 
