@@ -44,7 +44,8 @@ def blobs() -> np.ndarray:
 def estimators() -> dict[str, DSCDAN | DCFAE]:
     """Short fits through every part a batch couples: DSCDAN's MI negatives, noise, batch
     orthonormalisation and kNN affinity (the spectral and joint stages, batch solver), the
-    global graph's eigenvectors ("exact") and a batch's block of its affinity ("neighbors");
+    global graph's eigenvectors ("exact") and a batch's block of its affinity ("neighbors"),
+    the self-labelling stage (its labels read again after the first of two epochs);
     DCFAE's Student-t P and Q, its GAN (two optimisers) and label noise, and its graph stage
     (a batch's block of the global P)."""
     dscdan = {"pretrain_epochs": 1, "spectral_epochs": 1, "joint_epochs": 1,
@@ -53,6 +54,7 @@ def estimators() -> dict[str, DSCDAN | DCFAE]:
         "dscdan": DSCDAN(4, spectral_solver="batch", **dscdan),
         "dscdan_exact": DSCDAN(4, spectral_solver="exact", **dscdan),
         "dscdan_neighbors": DSCDAN(4, spectral_solver="neighbors", **dscdan),
+        "dscdan_self_label": DSCDAN(4, self_label=True, self_label_epochs=2, **dscdan),
         "dcfae": DCFAE(4, p_kernel="student-t", pretrain_epochs=1, cluster_epochs=1,
                        batch_size=BATCH, verbose=0),
         "dcfae_graph": DCFAE(4, p_kernel="graph", pretrain_epochs=1, cluster_epochs=1,

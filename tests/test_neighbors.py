@@ -198,7 +198,7 @@ def test_each_solver_clusters_separated_blobs_and_is_deterministic(klass, solver
 def test_exact_solver_picks_eigenvectors_by_normalised_cut():
     X, y = shape_images(30)
     model = DSCDAN(3, latent_dim=8, spectral_hidden=(32,), pretrain_epochs=2,
-                   spectral_epochs=20, joint_epochs=1, verbose=0).fit(X)
+                   spectral_epochs=20, joint_epochs=1, self_label=False, verbose=0).fit(X)
     assert (model.spectral_solver_, model.spectral_dim_) == ("exact", 6)  # images: 2K
     assert set(model.normalized_cuts_) == {3, 4, 5, 6}
     assert model.n_eigenvectors_ == min(model.normalized_cuts_, key=model.normalized_cuts_.get)

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import shape_images
 from torch import nn
 
 from deepclust.exceptions import DeepclustError, TrainingError
@@ -14,6 +15,7 @@ from deepclust.train import (
     run_epochs,
     seeded,
 )
+from deepclust.train.augment import random_shift_rotate
 
 
 def test_resolve_device():
@@ -162,3 +164,38 @@ def test_progress_bar_shows_stage_loss_and_monitor_score_and_quiet_hides_it(caps
             assert "acc=0.700" in err and "nmi=0.250" in err  # the last monitor scores
         else:
             assert err == ""
+
+
+def test_augmentation_shifts_and_rotates_images():
+    x = torch.from_numpy(shape_images(3)[0][:8])
+    torch.manual_seed(0)
+    out = random_shift_rotate(x)
+    assert out.shape == x.shape and not torch.allclose(out, x)
+    torch.manual_seed(0)
+    assert torch.equal(random_shift_rotate(x), out)  # torch's seeded RNG
+    torch.manual_seed(1)
+    shifted = random_shift_rotate(x, max_degrees=0.0)  # whole-pixel shifts only: exact
+    for img, s in zip(x, shifted, strict=True):
+        matches = [torch.allclose(torch.roll(img, (dy, dx), (1, 2))[:, 1:-1, 1:-1],
+                                  s[:, 1:-1, 1:-1], atol=1e-5)
+                   for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert sum(matches) == 1
+
+
+def test_continuous_shifts_with_zero_fill_move_an_image_by_at_most_the_shift():
+    x = torch.zeros(64, 1, 9, 9)
+    x[:, :, 4, 4] = 1.0
+    assert torch.allclose(random_shift_rotate(x, 0.0, 0.0, whole_pixels=False, fill="zeros"), x,
+                          atol=1e-6)
+    torch.manual_seed(0)
+    out = random_shift_rotate(x, 1.5, 0.0, whole_pixels=False, fill="zeros")
+    grid = torch.arange(9.0)
+    mass = out.sum((1, 2, 3))
+    rows = (out.sum(3)[:, 0] * grid).sum(1) / mass
+    cols = (out.sum(2)[:, 0] * grid).sum(1) / mass
+    assert torch.allclose(mass, torch.ones(64), atol=1e-5)  # bilinear, inside the image
+    offsets = torch.cat([rows - 4, cols - 4])
+    assert offsets.abs().max() <= 1.5 + 1e-5
+    assert (offsets - offsets.round()).abs().max() > 0.1  # not whole pixels
+    with pytest.raises(ValueError, match="fill must be one of"):
+        random_shift_rotate(x, 1, 0, fill="reflect")

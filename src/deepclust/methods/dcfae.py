@@ -1,6 +1,6 @@
 """DCFAE: Deep Clustering with a Fusion AutoEncoder (Chang, arXiv 2201.04727).
 
-Two stages, each a ``train.run_epochs`` loop with its own checkpoint:
+Stages, each a ``train.run_epochs`` loop with its own checkpoint:
 
 1. ``pretrain`` — the fusion autoencoder: a VAE built from residual blocks whose
    reconstructions an image discriminator learns to tell from the inputs (a GAN); the
@@ -10,10 +10,15 @@ Two stages, each a ``train.run_epochs`` loop with its own checkpoint:
    of the embedding f(mu) (Q, ν = 1). Our default for images (``p_kernel="graph"``): P is
    t-SNE's over one neighbour graph of all the pretrained codes, and f alone learns it on
    those codes (the class docstring).
+3. ``self_label`` (ours, images by default) — the clusters of k-means on f(mu) become
+   Gaussian components N(c_k, I) in the code space, and the encoder learns to put each
+   randomly shifted and rotated image into its cluster's component, the labels read again
+   from its own posterior a few times (``methods.self_labelling``, shared with DSCDAN).
 
 Labels: k-means on f(mu) (paper summary, spec §E.10) or sklearn spectral clustering (author's
-code). The full paper could not be retrieved; the losses, schedule and widths come from the
-author's TF2 code: ``../shared/docs/method-spec.md`` §B, §C, §E.10-12.
+code), then with ``self_label`` each code's nearest mean c_k. The full paper could not be
+retrieved; the losses, schedule and widths come from the author's TF2 code:
+``../shared/docs/method-spec.md`` §B, §C, §E.10-12.
 """
 
 from __future__ import annotations
@@ -23,12 +28,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.spatial.distance import pdist
 from sklearn.cluster import SpectralClustering
 from torch import Tensor, nn
 
-from .._shards import batch_indices, batch_random, gather
+from .._shards import batch_indices, gather
 from ..exceptions import DeepclustError
 from ..graph import batch_affinity, neighbor_batches, neighbor_graph, perplexity_affinity
 from ..losses import (
@@ -52,12 +56,14 @@ from ..nets import (
     noisy_transform,
 )
 from ..nets.autoencoder import MIN_CONV_SIZE
+from ..train.augment import random_shift_rotate
 from .deep import DEEP_FITTED, DeepClusterer, code_size, hidden_sizes
+from .self_labelling import SelfLabellingMixin
 
 # Ablations of the paper (FAE, residual CNN, DDNN; the table's values were not retrievable):
 # each row removes one part from "full", DCFAE with the code's P (a Student-t on each batch's
 # codes, trained jointly with the autoencoder) in place of our default, the graph's P.
-CODE_P = {"p_kernel": "student-t"}
+CODE_P = {"p_kernel": "student-t", "self_label": False}
 VARIANTS: dict[str, dict[str, Any]] = {
     "vae": {**CODE_P, "w_gan": 0.0},             # a VAE: no discriminator, no generator term
     "fae-nores": {**CODE_P, "residual": False},  # plain strided convs (images only)
@@ -78,7 +84,7 @@ SIZES: dict[str, Any] = {"latent_dim": code_size(50), "mlp_hidden": hidden_sizes
 SPECTRAL_MAX_SAMPLES = 20_000  # ours: sklearn's dense RBF affinity is n² floats (3.2 GB here)
 
 
-class DCFAE(DeepClusterer):
+class DCFAE(SelfLabellingMixin, DeepClusterer):
     """Deep clustering with a fusion autoencoder: VAE + GAN + dense grouper (Chang, 2022).
 
     Source tags: paper = the arXiv front matter (all that could be retrieved); code = the
@@ -149,6 +155,16 @@ class DCFAE(DeepClusterer):
     augment : stage-2 augmentation of image batches, random shifts of -1, 0 or +1 pixel and
         rotations of ±10° (code: Keras ``ImageDataGenerator``), from torch's seeded RNG
         (ours: off by default).
+    self_label : the stage ``self_label`` after the clustering stage (ours,
+        ``methods.self_labelling``): True, False or ``"auto"`` (images: True; feature
+        vectors: False). The labels are then each code's nearest cluster mean c_k,
+        ``cluster_centers_`` those means and ``transform`` the codes mu (``label_space_`` is
+        ``"codes"``; else ``"embedding"``: f(mu)). Measured on default fits of mnist-test
+        (one-off script, seed: ACC before → after): 1: 0.948 → 0.977; 0: 0.824 → 0.857 (k-means
+        on f(mu) had split the 1s and merged 4 with 9, which no border moves undo); the same
+        stage in f's space with Q's Student-t to the centres: 0.953 and 0.870; digits 0:
+        0.827 → 0.934. On wine (feature vectors, 5 seeds) it gives 0.921 against 0.924.
+        Used: ``self_label_``. label_smoothing: of its cross-entropy (0.2, ours, as DSCDAN).
     assign : ``"kmeans"`` on the embedding (paper summary; spec §E.10) or ``"spectral"``:
         sklearn ``SpectralClustering`` with an RBF affinity on the embedding (code), at most
         20,000 samples; its clusters' mean embeddings become ``cluster_centers_`` and
@@ -163,6 +179,8 @@ class DCFAE(DeepClusterer):
         schedule: about 1,000 and 300 batches whatever the data size; 2,000 stage-2 batches
         of f alone, about 15 ms each, with ``p_kernel="graph"``).
         ``DCFAE.preset(schedule="paper")`` gives the code's 100 + 100 epochs and widths.
+        self_label_epochs: the stage ``self_label``'s epochs, or ``"auto"`` (1,200 batches of
+        256, at most 30 epochs, as DSCDAN).
     batch_size : 256 (code). lr: Adam learning rate of the autoencoder, the grouper and the
         discriminator (code: 1e-4; ours: 1e-3, below).
     random_state, device, precision, verbose : as every deep estimator (``DeepClusterer``).
@@ -197,10 +215,12 @@ class DCFAE(DeepClusterer):
     labels_, cluster_centers_, history_, encoder_, decoder_, grouper_ : as the other deep
     methods (``history_`` has the terms rec, kl, gen, disc, cluster per epoch and stage).
     discriminator_ : the trained discriminator (None when ``w_gan=0``); not saved by ``save``.
+    label_space_ : where ``cluster_centers_`` lie: ``"embedding"`` f(mu) or ``"codes"`` mu.
     """
 
     # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
-    auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1000, "cluster": 300}
+    auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1000, "cluster": 300,
+                                              "self_label": 1200}
     # ours: stage 2 of p_kernel="graph", f alone on cached codes (about 15 ms a batch on
     # 2 cores); MNIST-test seed 0, the same codes: 0.929 ACC after 300, 0.961 after 1,000,
     # 0.968 after 2,000
@@ -209,7 +229,8 @@ class DCFAE(DeepClusterer):
     variants: ClassVar[dict[str, dict[str, Any]]] = VARIANTS
     schedules: ClassVar[dict[str, dict[str, Any]]] = SCHEDULES
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "grouper_", "w_kl_", "p_kernel_",
-                                                "latent_dim_", "mlp_hidden_", "disc_hidden_")
+                                                "latent_dim_", "mlp_hidden_", "disc_hidden_",
+                                                "self_label_", "label_space_")
     # "auto" parameters by input kind (class docstring, "Feature vectors")
     auto_params: ClassVar[dict[str, dict[str, Any]]] = {
         "unit": {"w_kl": 0.1, "p_kernel": "graph", **SIZES},            # ours (p_kernel)
@@ -243,11 +264,14 @@ class DCFAE(DeepClusterer):
         dof_q: float = 1.0,
         detach_p: bool = True,
         augment: bool = False,
+        self_label: bool | str = "auto",
+        label_smoothing: float = 0.2,
         assign: str = "kmeans",
         spectral_gamma: float | None = None,
         n_init: int = 20,
         pretrain_epochs: int | str = "auto",
         cluster_epochs: int | str = "auto",
+        self_label_epochs: int | str = "auto",
         batch_size: int = 256,
         lr: float = 1e-3,
         random_state: int | None = 0,
@@ -280,11 +304,14 @@ class DCFAE(DeepClusterer):
         self.dof_q = dof_q
         self.detach_p = detach_p
         self.augment = augment
+        self.self_label = self_label
+        self.label_smoothing = label_smoothing
         self.assign = assign
         self.spectral_gamma = spectral_gamma
         self.n_init = n_init
         self.pretrain_epochs = pretrain_epochs
         self.cluster_epochs = cluster_epochs
+        self.self_label_epochs = self_label_epochs
         self.batch_size = batch_size
         self.lr = lr
         self.random_state = random_state
@@ -340,6 +367,7 @@ class DCFAE(DeepClusterer):
                 f"{SPECTRAL_MAX_SAMPLES} samples. Use assign='kmeans'."
             )
         X_t, watch = self._setup(X, y)
+        self.label_space_ = "embedding" if self.grouper else "codes"
         if self.augment and self.p_kernel_ == "graph":  # "auto" is resolved by now
             raise DeepclustError("augment=True augments the images of the joint stage 2, and "
                                  "p_kernel='graph' trains f on cached codes instead; use "
@@ -358,7 +386,7 @@ class DCFAE(DeepClusterer):
             self._stage("cluster", self.cluster_epochs, len(X), self.batch_size, rng, resume,
                         clu["stateful"], lambda idx: self._fae_terms(X_t[idx], True), watch,
                         embed=self.grouper_, others=clu["others"])
-        self._finish(X_t, y, rng, n_init=self.n_init)
+        self._finish_self_labelled(X_t, y, rng, resume, watch, n_init=self.n_init)
 
     def _graph_stage(self, X_t: Tensor, rng: np.random.Generator, resume: bool,
                      watch: Any) -> None:
@@ -488,26 +516,8 @@ class DCFAE(DeepClusterer):
     @torch.no_grad()
     def _embed(self, X_t: Tensor) -> np.ndarray:
         codes = self._encode(X_t)
-        if self.grouper:
+        if self.label_space_ == "embedding":  # f(mu); "codes": mu (fae, self-labelled)
             self.grouper_.eval()
             codes = torch.cat([self.grouper_(c) for c in codes.split(4096)])
         return codes.cpu().numpy()
 
-
-def random_shift_rotate(x: Tensor, max_shift: int = 1, max_degrees: float = 10.0) -> Tensor:
-    """Each image of ``x`` (B, C, H, W) shifted by a whole number of pixels in
-    [-max_shift, max_shift] on each axis and rotated by U(-max_degrees, max_degrees) about its
-    centre, borders repeated (Keras ``ImageDataGenerator(rotation_range=10,
-    width_shift_range=2, height_shift_range=2)``, fill "nearest", as the author's code).
-    Draws from torch's global RNG."""
-    b, _, h, w = x.shape
-    angle = (batch_random(torch.rand, (b,)) * 2 - 1) * math.radians(max_degrees)
-    shift = batch_random(lambda shape: torch.randint(-max_shift, max_shift + 1, shape),
-                         (b, 2)).float()  # batch_random: torchrun draws for the global batch
-    cos, sin = angle.cos(), angle.sin()
-    theta = torch.stack([  # the pixel-space affine map in affine_grid's [-1, 1] coordinates
-        torch.stack([cos, -sin * h / w, 2 * shift[:, 0] / w], 1),
-        torch.stack([sin * w / h, cos, 2 * shift[:, 1] / h], 1),
-    ], 1).to(x)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)

@@ -175,23 +175,30 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                terms: Callable[[np.ndarray], Mapping[str, Tensor]], watch: Any,
                embed: Callable[[Tensor], Tensor], checkpoint: Path | None = None,
                batches: Callable[[np.random.Generator], list[np.ndarray]] | None = None,
-               others: tuple[tuple[torch.optim.Optimizer, str], ...] = ()) -> None:
+               others: tuple[tuple[torch.optim.Optimizer, str], ...] = (),
+               after_epoch: Callable[[int], dict[str, float]] | None = None,
+               assign: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         """One training stage: ``run_epochs`` with this stage's checkpoint file (``checkpoint``,
-        else one in ``checkpoint_dir``), and scores of k-means on ``embed(X)`` when labels are
-        watched, after every epoch or, for stages of over 50 epochs, after 50 evenly spaced
-        ones and the last. ``batches``: the stage's own batch sampler (``run_epochs``).
+        else one in ``checkpoint_dir``), and scores of k-means on ``embed(X)`` (or of
+        ``assign(embed(X))``) when labels are watched, after every epoch or, for stages of over
+        50 epochs, after 50 evenly spaced ones and the last. ``batches``: the stage's own batch
+        sampler (``run_epochs``). ``after_epoch(epoch)`` runs at the end of each epoch, before
+        the scores and the checkpoint; what it returns goes into the history.
 
         ``terms(idx)`` is the forward pass of a step on the samples ``idx``; each step then
         takes ``stateful["opt"]`` on its ``"loss"`` and each of ``others`` on its own term
         (``_step``). Under ``torchrun`` (``train.distributed``) each process gets its shard of
         every batch (``terms`` sees its rows) and the gradients are averaged over the
         processes."""
-        if epochs == "auto":
-            epochs = math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
+        epochs = self._stage_epochs(name, epochs, n, batch_size)
         every = math.ceil(epochs / MONITOR_POINTS)  # the last epoch is always scored
-        monitor = None if watch is None else lambda epoch: (
-            self._scores(*watch, embed) if (epoch + 1) % every == 0 or epoch + 1 == epochs
-            else {})
+
+        def epoch_end(epoch: int) -> dict[str, float]:
+            record = after_epoch(epoch) if after_epoch is not None else {}
+            if watch is not None and ((epoch + 1) % every == 0 or epoch + 1 == epochs):
+                record.update(self._scores(*watch, embed, assign))
+            return record
+
         ckpt = checkpoint or (Path(self.checkpoint_dir) / f"{name}.pt" if self.checkpoint_dir
                               else None)
         opt = stateful["opt"]
@@ -206,7 +213,7 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         with self._measured(name):
             self.history_ += run_epochs(step, n_samples=n, batch_size=batch_size,
                                         epochs=epochs, rng=rng, stateful=stateful, stage=name,
-                                        checkpoint=ckpt, resume=resume, on_epoch_end=monitor,
+                                        checkpoint=ckpt, resume=resume, on_epoch_end=epoch_end,
                                         verbose=self.verbose if is_main() else 0,
                                         batches=batches)
 
@@ -215,6 +222,13 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         ``setup``, each stage, ``graph`` (a global neighbour graph and what is computed from it)
         and ``assign`` (the final embedding and its clustering)."""
         return measured(self.costs_, phase)
+
+    def _stage_epochs(self, name: str, epochs: int | str, n: int, batch_size: int) -> int:
+        """A stage's epochs: ``epochs`` itself, or for "auto" enough to make the stage's
+        batches of the CPU schedule (``_auto_batches``)."""
+        if epochs == "auto":
+            return math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
+        return epochs
 
     def _auto_batches(self, stage: str) -> int:
         """Batches of ``stage`` in the "auto" (CPU) schedule."""
@@ -239,18 +253,27 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         return {k: v.detach().float() for k, v in terms.items()}
 
     @torch.no_grad()
-    def _scores(self, X_t: Tensor, y: np.ndarray,
-                embed: Callable[[Tensor], Tensor]) -> dict[str, float]:
-        """ACC/NMI/ARI of k-means (one init) on the current embedding, for the history."""
+    def _scores(self, X_t: Tensor, y: np.ndarray, embed: Callable[[Tensor], Tensor],
+                assign: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, float]:
+        """ACC/NMI/ARI of k-means (one init) on the current embedding, or of ``assign`` of it,
+        for the history."""
         self._set_mode(train=False)
         embedding = embed(self._encode(X_t)).cpu().numpy()
         n = self.n_clusters_ or len(np.unique(y))  # "auto" before its estimate: the classes
-        labels = KMeans(n, n_init=1, random_state=0).fit_predict(embedding)
+        labels = (KMeans(n, n_init=1, random_state=0).fit_predict(embedding) if assign is None
+                  else assign(embedding))
         return {f"monitor_{k}": v for k, v in evaluate(y, labels).items()}
 
     def _finish(self, X_t: Tensor, y: np.ndarray | None, rng: np.random.Generator, *,
                 n_init: int, kmeans: bool = True) -> None:
-        """Cluster the final embedding (k-means with ``n_init`` starts) and set ``labels_``."""
+        """Cluster the final embedding and end the fit (``_cluster``, ``_end_fit``)."""
+        self._cluster(X_t, rng, n_init=n_init, kmeans=kmeans)
+        self._end_fit(y)
+
+    def _cluster(self, X_t: Tensor, rng: np.random.Generator, *, n_init: int,
+                 kmeans: bool = True) -> None:
+        """Cluster the embedding of ``_embed`` (k-means with ``n_init`` starts, when
+        ``kmeans``) and set ``cluster_centers_`` and ``labels_``."""
         self._set_mode(train=False)
         with self._measured("assign"):
             embedding = self._embed(X_t)
@@ -259,7 +282,6 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                 centres = self._fit_centres(embedding, int(rng.integers(2**31 - 1)), n_init)
             self.cluster_centers_ = centres.astype(np.float32)
             self.labels_ = self._assign(X_t, embedding)
-        self._end_fit(y)
 
     def _end_fit(self, y: np.ndarray | None) -> None:
         """After ``labels_`` is set: their scores into the history; the fit's device is

@@ -1,6 +1,6 @@
 """DSCDAN: Deep Spectral Clustering using Dual Autoencoder Network (Yang et al., CVPR 2019).
 
-Three stages, each a ``train.run_epochs`` loop with its own checkpoint:
+Stages, each a ``train.run_epochs`` loop with its own checkpoint:
 
 1. ``pretrain`` — the dual autoencoder (paper §3.1, Eq. 13): reconstruction from the code and
    from its noisy version, global and local mutual information with trained critics, KL prior.
@@ -8,11 +8,16 @@ Three stages, each a ``train.run_epochs`` loop with its own checkpoint:
    per batch, orthonormalised output, spectral loss. Cheap: no image passes the encoder.
 3. ``joint`` — everything together (Eq. 20), the N(0, I) prior replaced by the mixture prior
    whose components follow the spectral output (the KL "unify" term, Eq. 19).
+4. ``self_label`` (ours, images by default) — the clusters of k-means on Y become the
+   components N(c_k, I) of that mixture prior in the code space, and the encoder learns to
+   put each randomly shifted and rotated image into its cluster's component, the labels read
+   again from its own posterior a few times (``methods.self_labelling``).
 
-Labels: k-means on the spectral embedding Y (or the argmax of p(y|x)); ``predict`` embeds new
-samples with the stored networks and orthonormalisation weights and takes the nearest fitted
-centre, so it reproduces ``labels_`` on the training data. Equations, and where the official
-code departs from the paper: ``../shared/docs/method-spec.md`` §A, §C, §E.
+Labels: k-means on the spectral embedding Y (or the argmax of p(y|x)), then with
+``self_label`` each code's nearest mean c_k; ``predict`` embeds new samples with the stored
+networks (and orthonormalisation weights) and takes the nearest fitted centre, so it
+reproduces ``labels_`` on the training data. Equations, and where the official code departs
+from the paper: ``../shared/docs/method-spec.md`` §A, §C, §E.
 """
 
 from __future__ import annotations
@@ -43,14 +48,15 @@ from ..nets import (
     noisy_transform,
 )
 from .deep import DEEP_FITTED, DeepClusterer, code_size, hidden_sizes
+from .self_labelling import SelfLabellingMixin
 from .spectral_stage import SpectralStageMixin, eigenvector_loss
 
 # Ablation rows of the paper's Table 4; "full" is DSCDAN as published (the spectral loss on each
 # batch's kNN graph, K outputs, k-means on Y itself).
 # MI is global + local (paper Eq. 10) with the KL prior term, RS the noisy reconstruction and
 # relative loss, SN the spectral network; the rows without SN cluster the codes with k-means.
-_MI = {"w_mi_global": 0.1, "w_mi_local": 0.1}
-_NO_MI = {"w_mi_global": 0.0, "w_mi_local": 0.0, "w_kl": 0.0}
+_MI = {"w_mi_global": 0.1, "w_mi_local": 0.1, "self_label": False}
+_NO_MI = {"w_mi_global": 0.0, "w_mi_local": 0.0, "w_kl": 0.0, "self_label": False}
 VARIANTS: dict[str, dict[str, Any]] = {
     "convae": {**_NO_MI, "w_rel": 0.0, "spectral": False},
     "convae+mi": {**_MI, "w_rel": 0.0, "spectral": False},
@@ -72,7 +78,7 @@ SCHEDULES: dict[str, dict[str, Any]] = {
 }
 
 
-class DSCDAN(SpectralStageMixin, DeepClusterer):
+class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
     """Deep spectral clustering with a dual autoencoder (Yang et al., CVPR 2019).
 
     Source tags: paper = the CVPR paper; code = the official TF1 code; spec = the recommended
@@ -157,7 +163,23 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
     spectral : train the spectral network (False = the ablations' k-means on the codes).
     spectral_hidden : hidden sizes of the spectral network (1024-1024-512, code/SpectralNet;
         paper: four fully connected layers).
-    assign : ``"kmeans"`` on Y (spec §E.6, SpectralNet) or ``"argmax"`` of p(y|x) (code).
+    assign : ``"kmeans"`` on Y (spec §E.6, SpectralNet) or ``"argmax"`` of p(y|x) (code); with
+        ``self_label``, how the clusters the stage starts from are found.
+    self_label : the stage ``self_label`` after the joint stage (ours,
+        ``methods.self_labelling``): True, False or ``"auto"`` (images: True; feature vectors,
+        which have no augmentation to learn from: False). The labels are then each code's
+        nearest cluster mean c_k, ``cluster_centers_`` those means and ``transform`` the codes
+        mu (``label_space_`` is ``"codes"``; else ``"spectral"``: Y). Measured on the
+        default fits' labels (seed: ACC before → after; one-off script, Intel Xeon, 2 cores):
+        mnist-test 0: 0.951 → 0.980, 1: 0.958 → 0.979, 2: 0.962 → 0.984; usps 0: 0.957 →
+        0.980, 1: 0.957 → 0.979; fashion-test 0: 0.620 → 0.615, 1: 0.562 → 0.544 (there
+        the clusters, not their borders, are wrong: trousers split in two, pullovers and coats
+        merged); digits 0: 0.945 → 0.962. The stage costs about 30 s on 10,000 images (the
+        encoder alone, no decoder). Used: ``self_label_``.
+    label_smoothing : the self-labelling cross-entropy's label smoothing (0.2, ours: a student
+        that cannot fit its teacher's labels exactly corrects some of them; mnist-test seed
+        0, a linear classifier on the codes in place of the mixture, 30 epochs: 0.967 ACC at
+        0, 0.970 at 0.1, 0.971 at 0.2 and 0.4).
     normalize_rows : k-means on the rows of Y scaled to unit length (True; ours, after Ng,
         Jordan & Weiss 2002; the paper and SpectralNet cluster Y itself, as ``preset("full")``
         does). Measured as k-means (10 starts) on the same fitted networks' Y, seed 0:
@@ -168,6 +190,9 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         joint batches whatever the data size (15 / 30 / 2 epochs on 10,000 samples), so small
         data sets are not under-trained; pretraining is where the compute pays.
         ``DSCDAN.preset(schedule="paper")`` gives 100 / 400 / 500 epochs.
+        self_label_epochs: the stage ``self_label``'s epochs (batches of 256), or ``"auto"``:
+        1,200 batches, at most 30 epochs (ours: digits seed 0, 0.962 ACC after 30 epochs and
+        0.954 after 150).
     batch_size : pretraining batch (100, [C19]); spectral_batch_size: spectral and joint batch
         (1024, code). lr: Adam learning rate for every stage (1e-3, code).
     random_state, device, precision, verbose : as every deep estimator (``DeepClusterer``).
@@ -176,7 +201,8 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
     """
 
     # ours: batches per stage of the "auto" (CPU) schedule, see the class docstring
-    auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1500, "spectral": 300, "joint": 20}
+    auto_batches: ClassVar[dict[str, int]] = {"pretrain": 1500, "spectral": 300, "joint": 20,
+                                              "self_label": 1200}
     # ``DSCDAN.preset(variant, schedule, **params)``: a row of Table 4 on a schedule
     variants: ClassVar[dict[str, dict[str, Any]]] = VARIANTS
     # "auto" parameters by input kind (see the class docstring)
@@ -191,7 +217,8 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "head_", "n_neighbors_",
                                                 "affinity_scale_", "latent_dim_", "mlp_hidden_",
                                                 "spectral_solver_", "spectral_dim_",
-                                                "n_eigenvectors_", "eigenvalues_")
+                                                "n_eigenvectors_", "eigenvalues_",
+                                                "self_label_", "label_space_")
 
     def __init__(
         self,
@@ -223,9 +250,12 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         spectral_hidden: tuple[int, ...] = (1024, 1024, 512),
         assign: str = "kmeans",
         normalize_rows: bool = True,
+        self_label: bool | str = "auto",
+        label_smoothing: float = 0.2,
         pretrain_epochs: int | str = "auto",
         spectral_epochs: int | str = "auto",
         joint_epochs: int | str = "auto",
+        self_label_epochs: int | str = "auto",
         batch_size: int = 100,
         spectral_batch_size: int = 1024,
         lr: float = 1e-3,
@@ -262,9 +292,12 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
         self.spectral_hidden = spectral_hidden
         self.assign = assign
         self.normalize_rows = normalize_rows
+        self.self_label = self_label
+        self.label_smoothing = label_smoothing
         self.pretrain_epochs = pretrain_epochs
         self.spectral_epochs = spectral_epochs
         self.joint_epochs = joint_epochs
+        self.self_label_epochs = self_label_epochs
         self.batch_size = batch_size
         self.spectral_batch_size = spectral_batch_size
         self.lr = lr
@@ -313,6 +346,7 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
     # --- fitting ---------------------------------------------------------------------------------
     def _fit(self, X, y, rng, *, resume):
         X_t, watch = self._setup(X, y)
+        self.label_space_ = "spectral" if self.spectral else "codes"
         critics = self._build_critics().to(self.device_)
         ae = {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics}
         ae_params = [p for m in ae.values() for p in m.parameters()]
@@ -335,7 +369,8 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
                         watch, self._head_out)
             self._store_ortho_weights(X_t, W, rng)
             del self.means_
-        self._finish(X_t, y, rng, n_init=10, kmeans=self.assign == "kmeans")  # spec §E.6
+        self._finish_self_labelled(X_t, y, rng, resume, watch, n_init=10,
+                                   kmeans=self.assign == "kmeans")  # spec §E.6; ours
 
     def _auto_batches(self, stage: str) -> int:
         if stage == "joint" and self.scaling_ == "standard":
@@ -383,11 +418,12 @@ class DSCDAN(SpectralStageMixin, DeepClusterer):
     @torch.no_grad()
     def _embed(self, X_t: Tensor) -> np.ndarray:
         codes = self._encode(X_t)
-        return (self._spectral_embedding(codes) if self.spectral else codes).cpu().numpy()
+        spectral = self.label_space_ == "spectral"
+        return (self._spectral_embedding(codes) if spectral else codes).cpu().numpy()
 
     @torch.no_grad()
     def _assign(self, X_t: Tensor, embedding: np.ndarray) -> np.ndarray:
-        if self.assign == "argmax":  # official code: argmax of p(y|x)
+        if self.assign == "argmax" and self.label_space_ == "spectral":  # code: argmax p(y|x)
             return self.head_.embed(self._encode(X_t)).p_y.argmax(1).cpu().numpy().astype(
                 np.int64)
         return super()._assign(X_t, embedding)
