@@ -192,7 +192,7 @@ def test_tsne_maps_a_fitted_model(tmp_path, capsys):
                  "--samples", "120", "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
     meta = json.loads(png.with_suffix(".json").read_text())
-    assert "raw pixels, autoencoder codes, DEC embedding" in meta["caption"]
+    assert "raw pixels, DEC embedding" in meta["caption"]  # DEC clusters its codes: one map
     assert meta["model_command"].startswith("deepclust fit --method dec")
     assert main(["fit", "--method", "spectral", "--out", str(tmp_path / "sc"), "-q"]) == 0
     assert main(["tsne", "--model", str(tmp_path / "sc" / "model.pt"), "--data", "digits",

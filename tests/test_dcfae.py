@@ -117,6 +117,7 @@ def test_presets_are_checked_and_the_variant_wins_over_the_schedule():
     assert (paper.pretrain_epochs, paper.w_gan, paper.lr) == (100, 100.0, 1e-4)
     assert DCFAE.preset("vae", "paper").w_gan == 0.0
     assert {DCFAE.preset(v).p_kernel for v in VARIANTS} == {"student-t"}  # the code's P
+    assert {DCFAE.preset(v).assign for v in VARIANTS} == {"kmeans"}  # the paper's k-means
     assert DCFAE().p_kernel == "auto"
     assert METHODS["dcfae"] is DCFAE
 
@@ -129,19 +130,38 @@ def test_image_shapes_without_resizing(shape):
     conv = shape[1] >= 16  # 8x8 digits use the MLP nets
     assert type(model.encoder_).__name__ == ("ResEncoder" if conv else "MLPEncoder")
     assert type(model.discriminator_).__name__ == ("Discriminator" if conv else "MLPDiscriminator")
+    assert model.assign_ == "graph"
     assert np.array_equal(model.predict(X), model.labels_)
     if shape[0] == 1:
         assert np.array_equal(model.predict(X[:, 0]), model.labels_)  # (n, h, w) accepted
 
 
-def test_spectral_assignment_is_reproduced_by_predict(blobs):
+@pytest.mark.parametrize("assign", ["spectral", "graph"])
+def test_spectral_assignments_are_reproduced_by_predict(blobs, assign):
     X, y = blobs[0][:120], blobs[1][:120]
-    model = DCFAE(3, assign="spectral", **{**SMALL, "pretrain_epochs": 6}).fit(X)
+    model = DCFAE(3, assign=assign, **{**SMALL, "pretrain_epochs": 6}).fit(X)
+    assert model.assign_ == assign
     assert model.cluster_centers_.shape == (3, 4)
     assert np.array_equal(model.predict(X), model.labels_)
     emb = model.transform(X)  # each centre is the mean of its cluster (spectral, then nearest)
     assert cluster_accuracy(y, model.labels_) > 0.9
     assert np.isfinite(emb).all()
+
+
+def test_graph_assignment_keeps_the_graphs_partition_only_where_it_cuts_less():
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(400, noise=0.05, random_state=0)
+    model = DCFAE(2)
+    model.assign_, model.n_clusters_ = "graph", 2
+    moons = np.stack([X[y == k].mean(0) for k in (0, 1)])
+    centres = model._fit_centres(X, seed=0, n_init=10)  # k-means cuts across both moons
+    np.testing.assert_allclose(np.sort(centres, 0), np.sort(moons, 0))
+    island = np.concatenate([X, [[0.5, 0.25]] * 12])  # 12 copies: their own 10 neighbours
+    model.n_clusters_ = 3  # the graph's third cluster is that island, so k-means's is kept
+    kmeans = KMeans(3, n_init=10, random_state=0).fit(island).cluster_centers_
+    np.testing.assert_allclose(model._fit_centres(island, seed=0, n_init=10), kmeans)
 
 
 def test_augmented_fit_runs_and_differs(images):
@@ -162,6 +182,7 @@ def test_graph_p_clusters_separated_blobs_on_neighbour_batches(blobs):
     fitted = DCFAE(3, **params).fit(X)
     assert cluster_accuracy(y, fitted.labels_) == 1.0
     assert fitted.p_kernel_ == "graph"
+    assert fitted.assign_ == "kmeans"  # "auto" on vectors; "graph" on images (test_images)
     assert np.array_equal(DCFAE(3, **params).fit(X).labels_, fitted.labels_)
     # stage 2 trains f alone on the pretrained codes: the encoder is the pretrained one
     assert {k for h in fitted.history_ if h["stage"] == "cluster" for k in h} == {

@@ -18,7 +18,9 @@ from deepclust.graph import (
     neighbor_graph,
     normalized_cut,
     perplexity_affinity,
+    self_tuning_affinity,
     sparse_affinity,
+    spectral_clusters,
     spectral_embedding,
 )
 
@@ -161,6 +163,18 @@ def test_spectral_embedding_is_orthonormal_and_separates_components():
     assert normalized_cut(W, np.arange(300) % 3) > 1  # a partition against the graph
     with pytest.raises(ValueError, match="n_components"):
         spectral_embedding(W, 299)
+
+
+def test_spectral_clusters_follow_the_graph_where_kmeans_cuts_across():
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(400, noise=0.05, random_state=0)
+    W = self_tuning_affinity(X)
+    labels = spectral_clusters(W, 2, random_state=0)
+    assert evaluate(y, labels)["acc"] == 1.0
+    assert np.array_equal(labels, spectral_clusters(W, 2, random_state=0))
+    assert evaluate(y, KMeans(2, n_init=10, random_state=0).fit_predict(X))["acc"] < 0.9
 
 
 def test_neighbour_batches_hold_each_anchors_neighbours():

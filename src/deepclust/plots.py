@@ -38,13 +38,16 @@ def png_bytes(fig: Any, dpi: int = 100) -> bytes:
 def tsne_maps(X: np.ndarray, model: Any, *, n_samples: int = 3000,
               seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """2-D t-SNE of a random subsample of ``X`` as raw pixels, as the model's autoencoder codes
-    (when it has them) and as its clustering embedding (``transform``); with the indices of
-    the subsample."""
+    (when it has them and they are not its embedding: a self-labelled model clusters its
+    codes) and as its clustering embedding (``transform``); with the indices of the
+    subsample."""
     idx = subsample(len(X), n_samples, seed)
     spaces = {"raw pixels": X[idx].reshape(len(idx), -1)}
-    if hasattr(model, "encode"):
-        spaces["autoencoder codes"] = model.encode(X[idx])
-    spaces[f"{type(model).__name__} embedding"] = model.transform(X[idx])
+    embedding = model.transform(X[idx])
+    codes = model.encode(X[idx]) if hasattr(model, "encode") else embedding
+    if codes.shape != embedding.shape or not np.array_equal(codes, embedding):
+        spaces["autoencoder codes"] = codes
+    spaces[f"{type(model).__name__} embedding"] = embedding
     return {name: tsne_2d(v, seed) for name, v in spaces.items()}, idx
 
 

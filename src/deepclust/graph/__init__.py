@@ -11,7 +11,9 @@ from .neighbors import (
     neighbor_graph,
     normalized_cut,
     perplexity_affinity,
+    self_tuning_affinity,
     sparse_affinity,
+    spectral_clusters,
     spectral_embedding,
 )
 from .orthonorm import orthonorm_weights
@@ -20,4 +22,4 @@ __all__ = ["NeighborGraph", "batch_affinity", "eigengap_clusters", "estimate_n_c
            "knn_affinity",
            "median_scale", "neighbor_batches", "neighbor_graph", "normalized_cut",
            "orthonorm_weights", "pairwise_sq_dists", "perplexity_affinity", "perplexity_rows",
-           "sparse_affinity", "spectral_embedding"]
+           "self_tuning_affinity", "sparse_affinity", "spectral_clusters", "spectral_embedding"]

@@ -14,12 +14,13 @@ import scipy.sparse as sp
 import torch
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import LinearOperator, eigsh, lobpcg
+from sklearn.cluster import KMeans
 from torch import Tensor
 
 from .affinity import perplexity_rows
 
 EXACT_MAX_SAMPLES = 50_000  # ours: above this "auto" takes approximate neighbours if it can
-AUTO_K_NEIGHBORS, AUTO_K_SCALE = 10, 7  # estimate_n_clusters's graph (see there)
+AUTO_K_NEIGHBORS, AUTO_K_SCALE = 10, 7  # self_tuning_affinity's graph (see there)
 WORKING_MB = 64  # ours: scikit-learn's chunk of distances (its default: 1 GB)
 
 
@@ -203,9 +204,26 @@ def estimate_n_clusters(Z: np.ndarray | Tensor, k_max: int, random_state: int = 
     of the self-tuning affinity of ``Z``'s 10-nearest-neighbour graph, σ_i the distance to
     the 7th neighbour (Zelnik-Manor & Perona's choice for estimating K, NIPS 2004). Returns
     K and the eigenvalues."""
+    return eigengap_clusters(self_tuning_affinity(Z, random_state), k_max, random_state)
+
+
+def self_tuning_affinity(Z: np.ndarray | Tensor, random_state: int = 0) -> sp.csr_matrix:
+    """The sparse affinity of ``Z``'s 10-nearest-neighbour graph with self-tuning scales, σ_i
+    the distance to the 7th neighbour (Zelnik-Manor & Perona, NIPS 2004)."""
     graph = neighbor_graph(Z, AUTO_K_NEIGHBORS, random_state=random_state)
-    W = sparse_affinity(graph, graph.scales(AUTO_K_SCALE))
-    return eigengap_clusters(W, k_max, random_state)
+    return sparse_affinity(graph, graph.scales(AUTO_K_SCALE))
+
+
+def spectral_clusters(W: sp.csr_matrix, n_clusters: int, n_init: int = 10,
+                      random_state: int = 0) -> np.ndarray:
+    """Spectral clustering on the sparse affinity ``W`` of one neighbour graph of all the
+    samples (e.g. ``self_tuning_affinity``; Ng, Jordan & Weiss 2002): k-means with ``n_init``
+    starts on the row-normalised leading ``n_clusters`` eigenvectors. Memory linear in n. A
+    cluster that the graph holds together stays one even when it lies in two clumps, which
+    k-means on the samples themselves splits."""
+    V = spectral_embedding(W, n_clusters, random_state)
+    V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
+    return KMeans(n_clusters, n_init=n_init, random_state=random_state).fit_predict(V)
 
 
 def normalized_cut(W: sp.csr_matrix, labels: np.ndarray) -> float:
