@@ -10,7 +10,7 @@ Stages, each a ``train.run_epochs`` loop with its own checkpoint:
    of the embedding f(mu) (Q, ν = 1). Our default for images (``p_kernel="graph"``): P is
    t-SNE's over one neighbour graph of all the pretrained codes, and f alone learns it on
    those codes (the class docstring).
-3. ``self_label`` (ours, images by default) — the clusters of k-means on f(mu) become
+3. ``self_label`` (ours, images by default) — the clusters found on f(mu) (``assign``) become
    Gaussian components N(c_k, I) in the code space, and the encoder learns to put each
    randomly shifted and rotated image into its cluster's component, the labels read again
    from its own posterior a few times (``methods.self_labelling``, shared with DSCDAN).
