@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from scipy.spatial.distance import pdist
-from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.cluster import SpectralClustering
 from torch import Tensor, nn
 
 from .._shards import batch_indices, gather
@@ -467,7 +467,7 @@ class DCFAE(SelfLabellingMixin, DeepClusterer):
         if self.assign_ == "kmeans":
             return super()._fit_centres(embedding, seed, n_init)
         if self.assign_ == "graph":  # ours: the class docstring
-            km = KMeans(self.n_clusters_, n_init=n_init, random_state=seed).fit(embedding)
+            km = self._kmeans(embedding, seed, n_init)
             W = self_tuning_affinity(embedding, seed)
             labels = spectral_clusters(W, self.n_clusters_, n_init, seed)
             smallest = np.bincount(labels, minlength=self.n_clusters_).min()

@@ -293,8 +293,11 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
     def _fit_centres(self, embedding: np.ndarray, seed: int, n_init: int) -> np.ndarray:
         """The cluster centres (K, dim) of the final embedding: k-means (subclasses may
         cluster otherwise; ``labels_`` are then the nearest centres)."""
-        km = KMeans(self.n_clusters_, n_init=n_init, random_state=seed)
-        return km.fit(embedding).cluster_centers_
+        return self._kmeans(embedding, seed, n_init).cluster_centers_
+
+    def _kmeans(self, embedding: np.ndarray, seed: int, n_init: int) -> KMeans:
+        """k-means with ``n_init`` starts, fitted on ``embedding``."""
+        return KMeans(self.n_clusters_, n_init=n_init, random_state=seed).fit(embedding)
 
     # --- modules ----------------------------------------------------------------------------
     def _set_mode(self, *, train: bool) -> None:
