@@ -11,6 +11,7 @@ from deepclust.train import (
     EarlyStopping,
     minibatches,
     place_data,
+    place_module,
     resolve_device,
     run_epochs,
     seeded,
@@ -39,6 +40,20 @@ def test_place_data_moves_the_data_to_a_gpu_only_when_it_fits(monkeypatch):
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (9_000, 80_000))
     place_data(X, gpu)
     assert moved == [gpu]
+
+
+def test_place_module_trains_convolutions_channels_last_on_the_cpu():
+    torch.manual_seed(0)
+    built = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ConvTranspose2d(4, 2, 3), nn.Flatten(),
+                          nn.Linear(2 * 28 * 28, 3))
+    x = torch.rand(5, 2, 28, 28)
+    expected = built(x)
+    placed = place_module(built, torch.device("cpu"))
+    for conv in (placed[0], placed[1]):
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+        assert not conv.weight.is_contiguous()  # the layout changed, not only the label
+    assert placed[3].weight.is_contiguous()  # a dense layer stays as it was
+    torch.testing.assert_close(placed(x), expected, rtol=1e-5, atol=1e-5)  # the same maths
 
 
 def test_minibatches_cover_every_index_once():

@@ -65,6 +65,7 @@ from ..nets import (
     noisy_transform,
 )
 from ..nets.autoencoder import MIN_CONV_SIZE
+from ..train import place_module
 from ..train.augment import random_shift_rotate
 from .deep import DEEP_FITTED, DeepClusterer, code_size, hidden_sizes
 from .self_labelling import SelfLabellingMixin
@@ -401,7 +402,7 @@ class DCFAE(SelfLabellingMixin, DeepClusterer):
                                  "p_kernel='student-t' (the code's) with augment.")
         self.discriminator_ = self._build_discriminator()
         if self.discriminator_ is not None:
-            self.discriminator_.to(self.device_)
+            place_module(self.discriminator_, self.device_)
         pre = self._optimisers(cluster=False)
         self._stage("pretrain", self.pretrain_epochs, len(X), self.batch_size, rng, resume,
                     pre["stateful"], lambda idx: self._fae_terms(X_t[idx], False), watch,

@@ -24,6 +24,7 @@ from ..train import (
     check_precision,
     measured,
     place_data,
+    place_module,
     resolve_device,
     run_epochs,
 )
@@ -162,7 +163,7 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                 setattr(self, f"{name}_", given)
             X_t = place_data(self._to_tensor(X), self.device_)
             for name, module in self._build_modules().items():
-                setattr(self, name, module.to(self.device_))
+                setattr(self, name, place_module(module, self.device_))
         self.history_: list[dict[str, Any]] = []
         watch = None
         if y is not None:  # monitoring only: a fixed subsample, RNGs of the fit untouched

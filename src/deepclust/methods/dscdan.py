@@ -47,6 +47,7 @@ from ..nets import (
     conv_config,
     noisy_transform,
 )
+from ..train import place_module
 from .deep import DEEP_FITTED, DeepClusterer, code_size, hidden_sizes
 from .self_labelling import SelfLabellingMixin
 from .spectral_stage import SpectralStageMixin, eigenvector_loss
@@ -347,7 +348,7 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
     def _fit(self, X, y, rng, *, resume):
         X_t, watch = self._setup(X, y)
         self.label_space_ = "spectral" if self.spectral else "codes"
-        critics = self._build_critics().to(self.device_)
+        critics = place_module(self._build_critics(), self.device_)
         ae = {"encoder": self.encoder_, "decoder": self.decoder_, "critics": critics}
         ae_params = [p for m in ae.values() for p in m.parameters()]
         opt = torch.optim.Adam(ae_params, lr=self.lr)

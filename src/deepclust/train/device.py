@@ -1,4 +1,5 @@
-"""Choosing the torch device from a user string, and placing the training data on it."""
+"""Choosing the torch device from a user string, and placing the training data and the
+networks on it."""
 
 from __future__ import annotations
 
@@ -52,3 +53,14 @@ def place_data(X: torch.Tensor, device: torch.device) -> torch.Tensor:
         if X.element_size() * X.nelement() < DEVICE_DATA_SHARE * free:
             return X.to(device)
     return X
+
+
+def place_module(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """``module`` on ``device``; on the CPU its convolution weights in channels-last layout,
+    so that its convolutions and their activations run in oneDNN's NHWC kernels (ours:
+    DSCDAN's MNIST-test pretraining, 200 steps, 15.4-16.2 s contiguous against 9.9-10.1 s on
+    an AMD EPYC with 2 threads; the transposed convolutions of the decoders gain most; the
+    same maths, rounded differently). On a GPU the layout is left as built (not measured)."""
+    if device.type == "cpu":
+        return module.to(device, memory_format=torch.channels_last)
+    return module.to(device)
