@@ -17,7 +17,6 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 from torch import Tensor, nn
 
 from ..exceptions import DeepclustError
@@ -116,10 +115,10 @@ class DEC(AutoencoderClusterer):
     def _fit(self, X, y, rng, *, resume):
         X_t, watch = self._setup(X, y)
         self._pretrain(X_t, rng, resume, watch)
-        km = KMeans(self.n_clusters_, n_init=self.n_init, random_state=int(rng.integers(2**31 - 1)))
+        seed = int(rng.integers(2**31 - 1))
+        km = self._kmeans(self._encode(X_t).cpu().numpy(), seed, self.n_init)
         with torch.no_grad():  # DEC §3.2: centres from k-means on the pretrained codes
-            self.clusterer_.centres.copy_(torch.from_numpy(
-                km.fit(self._encode(X_t).cpu().numpy()).cluster_centers_))
+            self.clusterer_.centres.copy_(torch.from_numpy(km.cluster_centers_))
         nets = {"encoder": self.encoder_, "clusterer": self.clusterer_}
         if self.w_rec:
             nets["decoder"] = self.decoder_

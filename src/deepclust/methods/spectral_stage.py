@@ -11,7 +11,6 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from sklearn.cluster import KMeans
 from torch import Tensor
 
 from .._shards import batch_indices, gather
@@ -209,6 +208,6 @@ class SpectralStageMixin:
         y = self.head_.embed(codes).y  # once; each candidate count takes its leading columns
         for m in range(self.n_clusters_, self.spectral_dim_ + 1):
             Y = self._leading(y, m).cpu().numpy()
-            labels = KMeans(self.n_clusters_, n_init=NCUT_STARTS, random_state=seed).fit_predict(Y)
+            labels = self._kmeans(Y, seed, NCUT_STARTS).labels_
             self.normalized_cuts_[m] = normalized_cut(W, labels)
         self.n_eigenvectors_ = min(self.normalized_cuts_, key=self.normalized_cuts_.get)
