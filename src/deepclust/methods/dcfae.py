@@ -465,7 +465,8 @@ class DCFAE(SelfLabellingMixin, DeepClusterer):
         return self._terms(x, cluster)
 
     def _fit_centres(self, embedding: np.ndarray, seed: int, n_init: int) -> np.ndarray:
-        if self.assign_ == "kmeans":
+        few = len(embedding) < self.n_clusters_ + 2  # the graph's K eigenvectors need K + 2
+        if self.assign_ == "kmeans" or (self.assign_ == "graph" and few):
             return super()._fit_centres(embedding, seed, n_init)
         if self.assign_ == "graph":  # ours: the class docstring
             km = self._kmeans(embedding, seed, n_init)
