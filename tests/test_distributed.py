@@ -35,6 +35,23 @@ def test_one_process_is_the_identity():
     torch.testing.assert_close(drawn, torch.randn(3, 2))
 
 
+def test_the_process_group_is_left_at_exit(monkeypatch, tmp_path):
+    import torch.distributed as dist
+
+    from deepclust.train import distributed
+
+    real_init, registered = dist.init_process_group, []
+    monkeypatch.setenv("WORLD_SIZE", "2")  # as torchrun would, served by a group of one
+    monkeypatch.setattr(dist, "init_process_group", lambda backend: real_init(
+        backend, init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1))
+    monkeypatch.setattr(distributed.atexit, "register", registered.append)
+    distributed.init_from_env()
+    assert dist.is_initialized() and registered == [distributed.leave_group]
+    distributed.leave_group()
+    assert not dist.is_initialized()
+    distributed.leave_group()  # nothing left to leave: a no-op
+
+
 def test_two_gloo_processes_fit_as_one(tmp_path):
     from distributed_worker import blobs, block_gradient, estimators, flat_parameters
 

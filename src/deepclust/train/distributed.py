@@ -19,6 +19,7 @@ group all of this is the identity.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 from collections.abc import Callable, Iterable
@@ -40,7 +41,8 @@ def is_main() -> bool:
 def init_from_env() -> None:
     """Join ``torchrun``'s process group when launched by it with more than one process
     (``WORLD_SIZE`` > 1 in the environment): gloo for CPU tensors, NCCL for CUDA ones, each
-    rank on GPU ``LOCAL_RANK`` where there are GPUs; a no-op when the group exists already."""
+    rank on GPU ``LOCAL_RANK`` where there are GPUs; a no-op when the group exists already.
+    The group is left at exit (``leave_group``)."""
     if (int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available()
             or dist.is_initialized()):
         return
@@ -48,6 +50,15 @@ def init_from_env() -> None:
     if cuda:
         torch.cuda.set_device(local_rank())
     dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
+    atexit.register(leave_group)
+
+
+def leave_group() -> None:
+    """Destroy the process group, if one is open, so that its communication threads end
+    before the interpreter does (without it a gloo rank could abort at exit, "terminate
+    called without an active exception", after its files were written)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def local_rank() -> int:
