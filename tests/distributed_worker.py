@@ -22,7 +22,7 @@ from deepclust.graph import batch_affinity
 from deepclust.losses import pairwise_cross_entropy, student_t_similarity
 from deepclust.nets import DenseGrouper
 from deepclust.train import run_epochs
-from deepclust.train.distributed import data_parallel, init_from_env
+from deepclust.train.distributed import data_parallel, init_from_env, leave_group
 
 # 300 samples in batches of 60: every batch splits evenly over 2 ranks (30 + 30), so the
 # per-sample terms weigh each sample as one process does. One epoch a stage, and one joint
@@ -116,7 +116,7 @@ def shut_down() -> None:
     can abort ("terminate called without an active exception", about 1 run in 10 of the NaN
     test under pytest on 2 cores) and the launcher then kills the other rank."""
     dist.barrier()
-    dist.destroy_process_group()
+    leave_group()
 
 
 if __name__ == "__main__":
