@@ -47,7 +47,6 @@ from ..nets import (
     conv_config,
     noisy_transform,
 )
-from ..nets.spectral import SPECTRAL_HIDDEN
 from ..train import place_module
 from .deep import DEEP_FITTED, DeepClusterer, code_size, hidden_sizes
 from .self_labelling import SelfLabellingMixin
@@ -67,13 +66,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "convae+rs": {**_NO_MI, "noise": "mult", "spectral": False},
     "convae+mi+rs": {**_MI, "spectral": False},
     "full": {**_MI, "normalize_rows": False, "spectral_solver": "batch",
-             "spectral_dim": "n_clusters", "spectral_hidden": SPECTRAL_HIDDEN},
+             "spectral_dim": "n_clusters"},
 }
 # the networks' sizes when "auto": the paper's for images, sized from the input for vectors
 SIZES: dict[str, Any] = {"latent_dim": code_size(120), "mlp_hidden": hidden_sizes((256, 256, 512))}
-# ours: the spectral network that learns the exact solver's eigenvectors on images, and the
-# pretraining before that solver, in batches of the "auto" schedule (class docstring)
-EXACT_HIDDEN = (512, 512, 256)
+# ours: batches of the "auto" pretraining on images before the exact solver (class docstring)
 EXACT_PRETRAIN_BATCHES = 1000
 # Schedules: "cpu" is the class default; "paper" follows method-spec §E.7 ([C19] pretraining:
 # 100 epochs of batch 100; joint: up to 500 epochs x 10 batches of 1024 as the official code).
@@ -167,15 +164,8 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
         the cut's 12; fashion-test: K chosen, 0.585 (0.58-0.64 over 10-20). The joint
         stage's mixture prior has one component per output; ``assign="argmax"`` needs K.
     spectral : train the spectral network (False = the ablations' k-means on the codes).
-    spectral_hidden : hidden sizes of the spectral network; ``"auto"``: 1024-1024-512 for
-        feature vectors (code/SpectralNet; paper: four fully connected layers) and 512-512-256
-        for images, whose network learns the exact solver's eigenvectors by squared error
-        rather than solving the eigenproblem itself (ours; a quarter of the spectral stage's
-        cost: 8 s instead of 25 s on 10,000 images). Measured by resuming the same
-        pretrainings with either network (seed: ACC 1024-1024-512 → 512-512-256): mnist-test
-        0: 0.980 → 0.982, 1: 0.980 → 0.978; usps 0: 0.980 → 0.980, 1: 0.828 → 0.979;
-        fashion-test 0: 0.615 → 0.587 (256-256-128: 0.982, 0.981, 0.980, 0.828, 0.603).
-        ``preset("full")`` keeps 1024-1024-512. Used: ``spectral_hidden_``.
+    spectral_hidden : hidden sizes of the spectral network (1024-1024-512, code/SpectralNet;
+        paper: four fully connected layers).
     assign : ``"kmeans"`` on Y (spec §E.6, SpectralNet) or ``"argmax"`` of p(y|x) (code); with
         ``self_label``, how the clusters the stage starts from are found.
     self_label : the stage ``self_label`` after the joint stage (ours,
@@ -206,9 +196,9 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
         solver takes the codes' 3-NN graph, and the share of each code's 3 nearest codes in
         its own class peaks or levels off by then (seed 0, after 10 / 15 epochs of
         100-image batches: mnist-test 0.963 / 0.961, its best at 10; fashion-test 0.815 /
-        0.817; usps after 14 / 21 epochs 0.958 / 0.954, its best 0.967 at 3). With the
-        smaller spectral network, 5 seeds (ACC, 1,500 → 1,000 batches): mnist-test 0.982 →
-        0.971, usps 0.950 → 0.951, fashion-test 0.605 → 0.614, in 0.6× the time.
+        0.817; usps after 14 / 21 epochs 0.958 / 0.954, its best 0.967 at 3). 5 seeds, ACC
+        with 1,500 → 1,000 batches: mnist-test 0.982 → 0.981, usps 0.950 → 0.979,
+        fashion-test 0.605 → 0.587 (3 seeds of digits: 0.941 → 0.955), in 0.7× the time.
         ``DSCDAN.preset(schedule="paper")`` gives 100 / 400 / 500 epochs.
         self_label_epochs: the stage ``self_label``'s epochs (batches of 256), or ``"auto"``:
         1,200 batches, at most 30 epochs (ours: digits seed 0, 0.962 ACC after 30 epochs and
@@ -228,17 +218,16 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
     # "auto" parameters by input kind (see the class docstring)
     auto_params: ClassVar[dict[str, dict[str, Any]]] = {
         "unit": {"n_neighbors": 3, "affinity_scale": None,  # paper, spec §E.5
-                 "spectral_solver": "exact", "spectral_hidden": EXACT_HIDDEN, **SIZES},  # ours
+                 "spectral_solver": "exact", **SIZES},      # ours
         "standard": {"n_neighbors": 10, "affinity_scale": "local",  # ours
-                     "spectral_solver": "batch", "spectral_hidden": SPECTRAL_HIDDEN,  # paper
-                     **SIZES},
+                     "spectral_solver": "batch", **SIZES},          # paper
     }
     schedules: ClassVar[dict[str, dict[str, Any]]] = SCHEDULES
     _estimates_clusters: ClassVar[bool] = True
     _fitted_attrs: ClassVar[tuple[str, ...]] = (*DEEP_FITTED, "head_", "n_neighbors_",
                                                 "affinity_scale_", "latent_dim_", "mlp_hidden_",
-                                                "spectral_solver_", "spectral_hidden_",
-                                                "spectral_dim_", "n_eigenvectors_", "eigenvalues_",
+                                                "spectral_solver_", "spectral_dim_",
+                                                "n_eigenvectors_", "eigenvalues_",
                                                 "self_label_", "label_space_")
 
     def __init__(
@@ -268,7 +257,7 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
         spectral_solver: str = "auto",
         spectral_dim: int | str = "auto",
         spectral: bool = True,
-        spectral_hidden: tuple[int, ...] | str = "auto",
+        spectral_hidden: tuple[int, ...] = (1024, 1024, 512),
         assign: str = "kmeans",
         normalize_rows: bool = True,
         self_label: bool | str = "auto",

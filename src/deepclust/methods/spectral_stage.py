@@ -50,9 +50,8 @@ def tanh_target(V: np.ndarray) -> np.ndarray:
 class SpectralStageMixin:
     """For a ``DeepClusterer`` with ``n_neighbors``, ``affinity_scale`` (both resolved in
     ``auto_params``), ``spectral_solver``, ``spectral_dim``, ``normalize_rows``,
-    ``spectral_hidden`` (or its resolved ``spectral_hidden_``), ``spectral_epochs``,
-    ``spectral_batch_size`` and ``lr``; the network is ``head_``. How it learns the
-    eigenvectors (``spectral_solver``):
+    ``spectral_hidden``, ``spectral_epochs``, ``spectral_batch_size`` and ``lr``; the network
+    is ``head_``. How it learns the eigenvectors (``spectral_solver``):
 
     - ``"batch"`` (paper, SpectralNet): the spectral loss on the kNN graph of each random
       batch, orthonormalised per batch.
@@ -107,8 +106,7 @@ class SpectralStageMixin:
         if self.spectral_dim_ < k:  # an estimated K above the given spectral_dim
             raise DeepclustError(f"spectral_dim={m} is below the {k} clusters estimated; "
                                  "leave spectral_dim at 'auto' with n_clusters='auto'.")
-        hidden = getattr(self, "spectral_hidden_", self.spectral_hidden)  # DSCDAN: "auto"
-        return SpectralHead(latent_dim, self.spectral_dim_, tuple(hidden))
+        return SpectralHead(latent_dim, self.spectral_dim_, tuple(self.spectral_hidden))
 
     def _spectral_stage(self, X_t: Tensor, rng: np.random.Generator, resume: bool,
                         watch: Any) -> tuple[sp.csr_matrix | None, Tensor | None]:
