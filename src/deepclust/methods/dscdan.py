@@ -190,7 +190,8 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
         wine, seeds 0-4: 0.910 → 0.908.
     pretrain_epochs, spectral_epochs, joint_epochs : stage lengths in epochs, or ``"auto"``
         (ours, the CPU schedule): about 1,500 pretraining batches, 300 spectral batches and 20
-        joint batches whatever the data size (15 / 30 / 2 epochs on 10,000 vectors), so small
+        joint batches whatever the data size (15 / 30 / 2 epochs on 10,000 samples; feature
+        vectors skip the joint stage, images pretrain shorter: below), so small
         data sets are not under-trained; pretraining is where the compute pays. On images
         before the exact solver (their default) the pretraining is 1,000 batches: that
         solver takes the codes' 3-NN graph, and the share of each code's 3 nearest codes in
