@@ -105,8 +105,12 @@ def test_auto_parameters_follow_the_input_kind(blobs):
     assert (given.n_neighbors_, given.affinity_scale_) == (5, None)
     small = dict(latent_dim=4, mlp_hidden=(16,), disc_hidden=(8,), grouper_hidden=(16,),
                  batch_size=32, pretrain_epochs=1, cluster_epochs=1, verbose=0)
-    dcfae = DCFAE(3, **small).fit(blobs[0][:60])
-    assert (dcfae.w_kl_, dcfae.p_kernel_) == (0.01, "perplexity")
+    dcfae = DCFAE(3, **small).fit(blobs[0][:60])  # w_kl = 2.5e-4·D/d: 20 features, d = 4
+    assert (dcfae.w_kl_, dcfae.p_kernel_) == (pytest.approx(1.25e-3), "perplexity")
+    auto = DCFAE(3, **{**small, "latent_dim": "auto"}).fit(blobs[0][:60])  # d = D = 20
+    assert (auto.latent_dim_, auto.w_kl_) == (20, pytest.approx(2.5e-4))
+    image = DCFAE(3, **small).fit(blobs[0][:60, :16].reshape(60, 1, 4, 4))
+    assert (image.w_kl_, image.p_kernel_) == (0.1, "graph")
     with pytest.raises(DeepclustError, match="affinity_scale must be"):
         DSCDAN(3, affinity_scale="global").fit(blobs[0][:60])
 
@@ -140,12 +144,12 @@ def test_perplexity_similarity_is_calibrated_per_point_and_scale_free():
 
 
 def test_network_sizes_follow_the_input():
-    assert code_size(120)((13,)) == 13 and code_size(120)((500,)) == 120
-    assert code_size(120)((1, 8, 8)) == 120  # images keep the paper's size
+    assert code_size(120)((13,), {}) == 13 and code_size(120)((500,), {}) == 120
+    assert code_size(120)((1, 8, 8), {}) == 120  # images keep the paper's size
     widths = hidden_sizes((256, 256, 512))
-    assert widths((13,)) == (64, 64, 128)  # 4·13 = 52 → 64, ratios kept
-    assert widths((2,)) == (16, 16, 32)  # at least 16 wide
-    assert widths((64,)) == widths((2000,)) == widths((1, 4, 4)) == (256, 256, 512)
+    assert widths((13,), {}) == (64, 64, 128)  # 4·13 = 52 → 64, ratios kept
+    assert widths((2,), {}) == (16, 16, 32)  # at least 16 wide
+    assert widths((64,), {}) == widths((2000,), {}) == widths((1, 4, 4), {}) == (256, 256, 512)
 
 
 def test_auto_sizes_are_recorded_and_given_sizes_kept(blobs):

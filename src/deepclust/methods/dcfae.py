@@ -67,7 +67,7 @@ from ..nets import (
 from ..nets.autoencoder import MIN_CONV_SIZE
 from ..train import place_module
 from ..train.augment import random_shift_rotate
-from .deep import DEEP_FITTED, DeepClusterer, code_size, hidden_sizes
+from .deep import DEEP_FITTED, AutoRule, DeepClusterer, code_size, hidden_sizes
 from .self_labelling import SelfLabellingMixin
 
 # Ablations of the paper (FAE, residual CNN, DDNN; the table's values were not retrievable):
@@ -91,6 +91,16 @@ SCHEDULES: dict[str, dict[str, Any]] = {
 # the networks' sizes when "auto": the code's for images, sized from the input for vectors
 SIZES: dict[str, Any] = {"latent_dim": code_size(50), "mlp_hidden": hidden_sizes((256, 256, 512)),
                          "disc_hidden": hidden_sizes((256, 256))}
+
+
+def normalised_kl(beta: float) -> AutoRule:
+    """The "auto" KL weight of standardised vectors (ours): w_kl = beta·D/d for D features
+    and d = ``latent_dim`` (resolved first), beta-VAE's normalised weight (Higgins et al.,
+    2017). The reconstruction sums over D features and the KL over d code dimensions, so one
+    fixed w_kl presses 40 times harder on 13 wine features than on 2,000 tf-idf terms."""
+    return lambda shape, resolved: beta * math.prod(shape) / resolved["latent_dim"]
+
+
 SPECTRAL_MAX_SAMPLES = 20_000  # ours: sklearn's dense RBF affinity is n² floats (3.2 GB here)
 
 
@@ -229,13 +239,17 @@ class DCFAE(SelfLabellingMixin, DeepClusterer):
     0.5 or 2, latent_dim 10, w_kl 0.2 or batch 512 (two threads; defaults 0.876).
     ``preset(schedule="paper")`` restores the code's values.
 
-    Feature vectors (ours). ``"auto"`` gives w_kl = 0.1 and the Student-t P for images (the
-    values above) and w_kl = 0.01 with the perplexity P for standardised vectors. On 20-topic
-    tf-idf (seed 0; k-means 0.61 ACC): the image values 0.36, and k-means on mu after
-    pretraining 0.12 (the KL at 0.1 collapses the posterior: one cluster holds over 90 %),
-    0.79 with w_kl 0.01 and 0.81 with 0; the full method with w_kl 0.01 0.71 (Student-t P)
-    and 0.84 (perplexity P at perplexity 10, whose width does not depend on the scale of the
-    codes). The values used are ``w_kl_`` and ``p_kernel_``.
+    Feature vectors (ours). ``"auto"`` gives w_kl = 0.1 and the graph P for images (the
+    values above) and, for standardised vectors, the perplexity P and w_kl = 2.5e-4·D/d
+    (``normalised_kl``: D features, d = ``latent_dim_``), which is 0.01 on 20-topic tf-idf
+    (D 2,000, d 50). There (seed 0; k-means 0.61 ACC): the image values 0.36, and k-means
+    on mu after pretraining 0.12 (the KL at 0.1 collapses the posterior: one cluster holds
+    over 90 %), 0.79 with w_kl 0.01 and 0.81 with 0; the full method with w_kl 0.01 0.71
+    (Student-t P) and 0.84 (perplexity P at perplexity 10, whose width does not depend on
+    the scale of the codes). A fixed 0.01 blurred the codes of small inputs (d = D); mean
+    ACC, fixed 0.01 → normalised: iris 0.793 → 0.933 and breast cancer 0.946 → 0.958
+    (seeds 0-2; k-means 0.887, 0.928), wine 0.924 → 0.943 and 200-d blobs 0.951 → 0.948
+    (seeds 0-4). The values used are ``w_kl_`` and ``p_kernel_``.
 
     Attributes
     ----------
@@ -261,8 +275,8 @@ class DCFAE(SelfLabellingMixin, DeepClusterer):
     # "auto" parameters by input kind (class docstring, "Feature vectors")
     auto_params: ClassVar[dict[str, dict[str, Any]]] = {
         "unit": {"w_kl": 0.1, "p_kernel": "graph", "assign": "graph", **SIZES},  # ours
-        "standard": {"w_kl": 0.01, "p_kernel": "perplexity", "assign": "kmeans",  # ours
-                     **SIZES},
+        "standard": {**SIZES, "w_kl": normalised_kl(2.5e-4),  # ours, after latent_dim
+                     "p_kernel": "perplexity", "assign": "kmeans"},
     }
 
     def __init__(
