@@ -173,6 +173,9 @@ def test_resume_finished_fit_gives_the_same_model(blobs, tmp_path):
         ({"pretrain_epochs": "long"}, "pretrain_epochs must be"),
         ({"architecture": "resnet"}, "architecture must be one of"),
         ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"w_kl": -0.1}, "w_kl must be >= 0"),
+        ({"w_kl": "strong"}, "w_kl must be >= 0"),
+        ({"w_rec": float("nan")}, "w_rec must be >= 0"),
     ],
 )
 def test_bad_parameters_are_clear_errors(params, message, blobs):

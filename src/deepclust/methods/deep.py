@@ -97,6 +97,15 @@ def hidden_sizes(default: tuple[int, ...]) -> AutoRule:
     return sized
 
 
+def normalised_kl(beta: float) -> AutoRule:
+    """An ``auto_params`` KL weight for standardised vectors (ours): w_kl = beta·D/d for D
+    features and d = ``latent_dim`` (resolved before it), beta-VAE's normalised weight
+    (Higgins et al., 2017). The reconstruction sums over D features and the KL over d code
+    dimensions, so one fixed w_kl presses 40 times harder on 13 wine features than on 2,000
+    tf-idf terms."""
+    return lambda shape, resolved: beta * math.prod(shape) / resolved["latent_dim"]
+
+
 _Self = TypeVar("_Self", bound="DeepClusterer")
 
 
@@ -332,13 +341,13 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
                 and any(name in params for params in self.auto_params.values()))
 
     def _check_at_least(self, low: int, *names: str) -> None:
-        """Each integer parameter in ``names`` must be at least ``low`` (or "auto" where
-        ``auto_params`` resolves it)."""
+        """Each numeric parameter in ``names`` must be at least ``low`` (or "auto" where
+        ``auto_params`` resolves it); NaN is refused."""
         for name in names:
             value = getattr(self, name)
             if self._left_auto(name):
                 continue
-            if isinstance(value, str) or value < low:
+            if isinstance(value, str) or not value >= low:
                 raise DeepclustError(f"{name} must be >= {low}, got {value!r}.")
 
     def _check_choices(self, choices: Mapping[str, tuple[str, ...]]) -> None:

@@ -426,6 +426,8 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
         if self.assign == "argmax" and not self.spectral:
             raise DeepclustError("assign='argmax' needs the spectral network (spectral=True).")
         self._check_at_least(1, "batch_size", "spectral_batch_size", "latent_dim")
+        self._check_at_least(0, "w_rec", "w_rel", "w_mi_global", "w_mi_local", "w_kl",
+                             "w_entropy", "w_spectral")
         self._check_graph_params()
 
     # --- inference -------------------------------------------------------------------------------
