@@ -64,9 +64,12 @@ def test_synthetic_sets_are_reproducible_vectors_in_unit_range(make):
 
 
 def test_builtin_vector_sets_load():
-    for name, shape, k in (("topics", (6000, 2000), 20), ("wine", (178, 13), 3)):
+    for name, shape, k in (("topics", (6000, 2000), 20), ("wine", (178, 13), 3),
+                           ("iris", (150, 4), 3)):
         ds = load_dataset(name)
         assert ds.X.shape == shape and ds.n_classes == k
+        if name != "topics":  # scikit-learn's sets: each feature min-max scaled
+            assert (ds.X.min(0) == 0).all() and (ds.X.max(0) == 1).all()
 
 
 # Well-separated topics: 20 topics, 1,200 documents of 300 terms, half of each from its topic.

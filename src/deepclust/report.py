@@ -145,8 +145,9 @@ def build_report(results_dir: str | Path, page: str | Path,
                   "`topics` (tf-idf of 6,000 documents × 2,000 terms from 20 topics), `blobs` "
                   "(6,000 samples of 30 anisotropic, unbalanced Gaussian clusters in 200 "
                   "dimensions), both drawn by `deepclust.data.synthetic` with generator seed "
-                  f"{GENERATOR_SEED}, and scikit-learn's `wine` (178 × 13, 3 classes). Every "
-                  "method at its defaults.\n\n", summary_table(vectors), "\n"]
+                  f"{GENERATOR_SEED}, and scikit-learn's `wine` (178 × 13, 3 classes) and "
+                  "`iris` (150 × 4, 3 classes), each feature min-max scaled. Every method at "
+                  "its defaults.\n\n", summary_table(vectors), "\n"]
     parts += ["## Speed\n\nTraining throughput of each stage (samples per second, from the "
               "per-epoch history; monitoring excluded) and the end-to-end `fit` time.\n\n",
               speed_table(results), "\n"]

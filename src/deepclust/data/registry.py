@@ -20,7 +20,7 @@ import pooch
 from ..exceptions import DataError
 from .dataset import Dataset
 from .formats import read_idx, read_usps
-from .synthetic import GENERATOR_SEED, _read_blobs, _read_topics, _read_wine
+from .synthetic import GENERATOR_SEED, _read_blobs, _read_sklearn, _read_topics
 
 
 class RemoteFile(NamedTuple):
@@ -151,7 +151,8 @@ BUILTINS: dict[str, Builtin] = {
     # the same mixture at the sizes of the scale benchmark (benchmarks/scale)
     **{f"blobs-{size}": Builtin(n, (200,), 30, (), partial(_read_blobs, n_samples=n), _SYNTHETIC)
        for size, n in (("10k", 10_000), ("100k", 100_000), ("1m", 1_000_000))},
-    "wine": Builtin(178, (13,), 3, (), _read_wine),
+    "wine": Builtin(178, (13,), 3, (), partial(_read_sklearn, name="wine")),
+    "iris": Builtin(150, (4,), 3, (), partial(_read_sklearn, name="iris")),
 }
 
 

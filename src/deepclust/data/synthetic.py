@@ -1,7 +1,8 @@
 """Feature-vector benchmark sets made on the spot from a fixed generator seed (no files).
 
 ``topics``: tf-idf vectors of documents drawn from a topic model; ``blobs``: anisotropic,
-unbalanced Gaussian clusters in many dimensions; ``wine``: scikit-learn's wine measurements.
+unbalanced Gaussian clusters in many dimensions; ``wine`` and ``iris``: scikit-learn's wine
+measurements and iris flowers.
 Each reader returns float32 in [0, 1] and int64 labels; the same call gives the same arrays
 on every machine (NumPy's PCG64 stream).
 """
@@ -80,11 +81,12 @@ def _read_blobs(paths: Sequence[Path], n_samples: int = 6000) -> tuple[np.ndarra
     return make_blobs(n_samples)
 
 
-def _read_wine(paths: Sequence[Path]) -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's wine data (178 × 13, 3 cultivars), each feature min-max scaled (its
-    features have units from 0.1 to 1,000, so one global scale would keep only proline)."""
-    from sklearn.datasets import load_wine
+def _read_sklearn(paths: Sequence[Path], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A data set bundled with scikit-learn (``sklearn.datasets.load_<name>``), each feature
+    min-max scaled (wine's features have units from 0.1 to 1,000, so one global scale would
+    keep only proline)."""
+    from sklearn import datasets
 
-    X, y = load_wine(return_X_y=True)
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
     X = (X - X.min(0)) / (X.max(0) - X.min(0))
     return X.astype(np.float32), y.astype(np.int64)
