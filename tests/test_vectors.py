@@ -83,7 +83,7 @@ def topics():
     DSCDAN(20, latent_dim=16, mlp_hidden=(128, 128), spectral_hidden=(128, 128),
            pretrain_epochs=10, spectral_epochs=20, joint_epochs=1, verbose=0),
     DCFAE(20, latent_dim=16, mlp_hidden=(128, 128), disc_hidden=(64,),
-          grouper_hidden=(128, 128), pretrain_epochs=20, cluster_epochs=20, verbose=0),
+          grouper_hidden=(128, 128), pretrain_epochs=40, cluster_epochs=20, verbose=0),
 ], ids=["dscdan", "dcfae"])
 def test_sparse_topics_with_20_clusters_do_not_collapse_and_beat_kmeans(topics, model):
     X, y = topics
