@@ -1,4 +1,5 @@
-"""Feature-vector benchmark sets made on the spot from a fixed generator seed (no files).
+"""Feature-vector benchmark sets, made on the spot from a fixed generator seed or bundled with
+scikit-learn (no files).
 
 ``topics``: tf-idf vectors of documents drawn from a topic model; ``blobs``: anisotropic,
 unbalanced Gaussian clusters in many dimensions; ``wine`` and ``iris``: scikit-learn's wine
