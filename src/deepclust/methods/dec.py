@@ -150,11 +150,10 @@ class DEC(AutoencoderClusterer):
     def _check_params(self) -> None:
         super()._check_params()
         self._check_at_least(1, "n_init")
+        self._check_at_least(0, "w_rec")
         for name, value in (("alpha", self.alpha), ("lr", self.lr)):
             if not value > 0:
                 raise DeepclustError(f"{name} must be > 0, got {value}.")
-        if not self.w_rec >= 0:
-            raise DeepclustError(f"w_rec must be >= 0, got {self.w_rec}.")
 
     # --- inference --------------------------------------------------------------------------
     def _embed(self, X_t: Tensor) -> np.ndarray:
