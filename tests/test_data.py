@@ -277,7 +277,7 @@ def test_list_datasets(fake: Path, cache: Path) -> None:
     rows = {r["name"]: r for r in list_datasets(data_dir=fake)}
     assert list(rows) == ["digits", "mnist", "mnist-test", "fashion", "fashion-test", "usps",
                           "topics", "blobs", "blobs-10k", "blobs-100k", "blobs-1m", "wine",
-                          "iris"]
+                          "iris", "breast-cancer"]
     assert rows["topics"]["location"].startswith("made on the spot")
     assert rows["wine"]["location"] == "bundled with scikit-learn"
     assert rows["blobs-1m"]["n_samples"] == 1_000_000
@@ -289,7 +289,7 @@ def test_list_datasets(fake: Path, cache: Path) -> None:
     assert rows["usps"]["location"].startswith("not found: would download from https://hastie")
     assert rows["digits"]["location"] == "bundled with scikit-learn"
     assert rows["usps"]["shape"] == (1, 16, 16) and rows["usps"]["n_samples"] == 9298
-    assert [r["n_classes"] for r in rows.values()] == [10] * 6 + [20, 30, 30, 30, 30, 3, 3]
+    assert [r["n_classes"] for r in rows.values()] == [10] * 6 + [20, 30, 30, 30, 30, 3, 3, 2]
 
 
 def test_unknown_name_suggests() -> None:

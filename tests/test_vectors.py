@@ -65,7 +65,7 @@ def test_synthetic_sets_are_reproducible_vectors_in_unit_range(make):
 
 def test_builtin_vector_sets_load():
     for name, shape, k in (("topics", (6000, 2000), 20), ("wine", (178, 13), 3),
-                           ("iris", (150, 4), 3)):
+                           ("iris", (150, 4), 3), ("breast-cancer", (569, 30), 2)):
         ds = load_dataset(name)
         assert ds.X.shape == shape and ds.n_classes == k
         if name != "topics":  # scikit-learn's sets: each feature min-max scaled

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._io import atomic_write, save_text
 from .bench import environments, load_results, summary_table, throughput, total_seconds
+from .data.registry import BUILTINS, Builtin
 from .data.synthetic import GENERATOR_SEED
 from .plots import png_bytes, scale_figure
 
@@ -24,6 +25,13 @@ SPEEDUP_FOLDER = "speedup"  # each method at an earlier commit and now: the rati
 SCALE_FOLDER = "scale"  # one method on growing data: time and memory per phase, and a plot
 SCALE_FIGURE = "scale.png"  # written beside the page's other figures
 PHASES = ("setup", "pretrain", "graph", "spectral", "cluster", "joint", "assign")
+
+
+def _sklearn_sets() -> str:
+    """The vector sets bundled with scikit-learn, with their sizes from the registry."""
+    sets = [f"`{name}` ({b.n_samples} × {b.shape[0]}, {b.n_classes} classes)"
+            for name, b in BUILTINS.items() if len(b.shape) == 1 and b.made == Builtin.made]
+    return ", ".join(sets[:-1]) + " and " + sets[-1]
 
 
 def _is_ablation(result: dict[str, Any]) -> bool:
@@ -145,9 +153,9 @@ def build_report(results_dir: str | Path, page: str | Path,
                   "`topics` (tf-idf of 6,000 documents × 2,000 terms from 20 topics), `blobs` "
                   "(6,000 samples of 30 anisotropic, unbalanced Gaussian clusters in 200 "
                   "dimensions), both drawn by `deepclust.data.synthetic` with generator seed "
-                  f"{GENERATOR_SEED}, and scikit-learn's `wine` (178 × 13, 3 classes) and "
-                  "`iris` (150 × 4, 3 classes), each feature min-max scaled. Every method at "
-                  "its defaults.\n\n", summary_table(vectors), "\n"]
+                  f"{GENERATOR_SEED}, and scikit-learn's {_sklearn_sets()}, each feature "
+                  "min-max scaled. Every method at its defaults.\n\n", summary_table(vectors),
+                  "\n"]
     parts += ["## Speed\n\nTraining throughput of each stage (samples per second, from the "
               "per-epoch history; monitoring excluded) and the end-to-end `fit` time.\n\n",
               speed_table(results), "\n"]

@@ -153,6 +153,7 @@ BUILTINS: dict[str, Builtin] = {
        for size, n in (("10k", 10_000), ("100k", 100_000), ("1m", 1_000_000))},
     "wine": Builtin(178, (13,), 3, (), partial(_read_sklearn, name="wine")),
     "iris": Builtin(150, (4,), 3, (), partial(_read_sklearn, name="iris")),
+    "breast-cancer": Builtin(569, (30,), 2, (), partial(_read_sklearn, name="breast_cancer")),
 }
 
 

@@ -2,8 +2,8 @@
 scikit-learn (no files).
 
 ``topics``: tf-idf vectors of documents drawn from a topic model; ``blobs``: anisotropic,
-unbalanced Gaussian clusters in many dimensions; ``wine`` and ``iris``: scikit-learn's wine
-measurements and iris flowers.
+unbalanced Gaussian clusters in many dimensions; ``wine``, ``iris`` and ``breast-cancer``:
+scikit-learn's wine measurements, iris flowers and breast tumour cell nuclei.
 Each reader returns float32 in [0, 1] and int64 labels; the same call gives the same arrays
 on every machine (NumPy's PCG64 stream).
 """
