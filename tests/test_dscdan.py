@@ -146,6 +146,20 @@ def test_images_get_a_shorter_pretraining_before_the_exact_solver(images, blobs,
     assert vectors.spectral_solver_ == "exact" and pretrain_epochs(vectors) == 2
 
 
+def test_auto_pretraining_is_at_most_the_papers_epochs(blobs, monkeypatch):
+    assert DSCDAN.auto_max_epochs["pretrain"] == DSCDAN.preset("full", "paper").pretrain_epochs
+    assert DSCDAN.auto_max_epochs["self_label"] == 30
+    monkeypatch.setitem(DSCDAN.auto_batches, "pretrain", 30)  # 4 epochs of 8 batches
+    auto = {**SMALL, "pretrain_epochs": "auto", "self_label": False}
+    model = DSCDAN(3, **auto).fit(blobs[0])
+    assert sum(h["stage"] == "pretrain" for h in model.history_) == 4
+    monkeypatch.setitem(DSCDAN.auto_max_epochs, "pretrain", 2)
+    model = DSCDAN(3, **auto).fit(blobs[0])
+    assert sum(h["stage"] == "pretrain" for h in model.history_) == 2
+    model = DSCDAN(3, **{**auto, "pretrain_epochs": 3}).fit(blobs[0])  # a given count stays
+    assert sum(h["stage"] == "pretrain" for h in model.history_) == 3
+
+
 def test_argmax_assignment_and_noisy_target(blobs):
     model = DSCDAN(3, assign="argmax", recon_target="noisy", noise="mult", **SMALL)
     model.fit(blobs[0])

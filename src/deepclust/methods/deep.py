@@ -136,8 +136,10 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
     peak memory in MB when it ended (``train.measured``).
     """
 
-    #: batches per stage when its epochs are "auto" (the CPU schedule)
+    #: batches per stage when its epochs are "auto" (the CPU schedule), and the most epochs
+    #: those batches may take (a small data set would otherwise see them hundreds of times)
     auto_batches: ClassVar[dict[str, int]] = {}
+    auto_max_epochs: ClassVar[dict[str, int]] = {}
     #: parameter sets for ``preset``: rows of the paper's ablation table, and schedules
     variants: ClassVar[dict[str, dict[str, Any]]] = {}
     schedules: ClassVar[dict[str, dict[str, Any]]] = {}
@@ -242,9 +244,10 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
 
     def _stage_epochs(self, name: str, epochs: int | str, n: int, batch_size: int) -> int:
         """A stage's epochs: ``epochs`` itself, or for "auto" enough to make the stage's
-        batches of the CPU schedule (``_auto_batches``)."""
+        batches of the CPU schedule (``_auto_batches``), at most ``auto_max_epochs``."""
         if epochs == "auto":
-            return math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
+            epochs = math.ceil(self._auto_batches(name) / math.ceil(n / batch_size))
+            return min(epochs, self.auto_max_epochs.get(name, epochs))
         return epochs
 
     def _auto_batches(self, stage: str) -> int:

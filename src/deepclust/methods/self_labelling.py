@@ -8,7 +8,7 @@ sample's embedding, so ``predict`` assigns new samples the same way."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -54,6 +54,8 @@ class SelfLabellingMixin:
     of the stage the labels become the nearest centres; the stage ends with
     ``cluster_centers_`` the centres and ``labels_`` each sample's nearest one.
     """
+
+    auto_max_epochs: ClassVar[dict[str, int]] = {"self_label": MAX_EPOCHS}
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -104,9 +106,7 @@ class SelfLabellingMixin:
         def nearest(codes: np.ndarray) -> np.ndarray:
             return pairwise_distances_argmin(codes, layer.centres.detach().cpu().numpy())
 
-        n_batches = math.ceil(len(X_t) / BATCH_SIZE)
-        epochs = (min(MAX_EPOCHS, math.ceil(self._auto_batches("self_label") / n_batches))
-                  if self.self_label_epochs == "auto" else self.self_label_epochs)
+        epochs = self._stage_epochs("self_label", self.self_label_epochs, len(X_t), BATCH_SIZE)
         every = max(1, math.ceil(epochs / ROUNDS))
 
         def relabel(epoch: int) -> dict[str, float]:
