@@ -163,6 +163,7 @@ def test_report_is_generated_from_result_files_and_is_stable(tmp_path, capsys):
     quality, vectors = text.split("## Feature vectors")[0], text.split("## Feature vectors")[1]
     assert "| wine | dcfae | 1 | 0.900" in vectors.split("## Speed")[0]
     assert "and `breast-cancer` (569 × 30, 2 classes), each" in vectors  # from the registry
+    assert "`topics` (tf-idf of 6,000 documents × 2,000 terms from 20 topics)" in vectors
     assert "wine" not in quality  # the vector sets have their own table
     assert "blobs-" not in quality and "blobs-" not in vectors.split("## Speed")[0]
     speedup = text.split("## Speed-up over commit aaa")[1].split("## Scale")[0]

@@ -149,13 +149,15 @@ def build_report(results_dir: str | Path, page: str | Path,
     if ablation:
         parts += ["## DSCDAN ablation (Table 4)\n\n", summary_table(ablation), "\n"]
     if vectors:
+        topics, blobs = BUILTINS["topics"], BUILTINS["blobs"]
         parts += ["## Feature vectors\n\n", "The built-in vector sets (`deepclust datasets`): "
-                  "`topics` (tf-idf of 6,000 documents × 2,000 terms from 20 topics), `blobs` "
-                  "(6,000 samples of 30 anisotropic, unbalanced Gaussian clusters in 200 "
-                  "dimensions), both drawn by `deepclust.data.synthetic` with generator seed "
-                  f"{GENERATOR_SEED}, and scikit-learn's {_sklearn_sets()}, each feature "
-                  "min-max scaled. Every method at its defaults.\n\n", summary_table(vectors),
-                  "\n"]
+                  f"`topics` (tf-idf of {topics.n_samples:,} documents × {topics.shape[0]:,} "
+                  f"terms from {topics.n_classes} topics), `blobs` ({blobs.n_samples:,} samples "
+                  f"of {blobs.n_classes} anisotropic, unbalanced Gaussian clusters in "
+                  f"{blobs.shape[0]} dimensions), both drawn by `deepclust.data.synthetic` with "
+                  f"generator seed {GENERATOR_SEED}, and scikit-learn's {_sklearn_sets()}, each "
+                  "feature min-max scaled. Every method at its defaults.\n\n",
+                  summary_table(vectors), "\n"]
     parts += ["## Speed\n\nTraining throughput of each stage (samples per second, from the "
               "per-epoch history; monitoring excluded) and the end-to-end `fit` time.\n\n",
               speed_table(results), "\n"]
