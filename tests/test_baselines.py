@@ -111,6 +111,7 @@ def test_n2d_without_umap_says_how_to_install(blobs, monkeypatch):
 
 @pytest.mark.parametrize(("cls", "params", "message"), [
     (DEC, {"alpha": 0}, "alpha must be > 0"),
+    (DEC, {"lr": float("nan")}, "lr must be > 0"),
     (IDEC, {"w_rec": -1}, "w_rec must be >= 0"),
     (SpectralNet, {"n_neighbors": 0}, "n_neighbors must be 'auto' or >= 1"),
     (N2D, {"umap_dim": 0}, "umap_dim must be None or >= 1"),

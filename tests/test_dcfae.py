@@ -216,6 +216,8 @@ def test_resume_finished_fit_gives_the_same_model(blobs, tmp_path, p_kernel):
         ({"batch_size": 1}, "batch_size must be >= 2"),
         ({"dof_p": 0}, "dof_p must be > 0"),
         ({"spectral_gamma": -1.0}, "spectral_gamma must be > 0"),
+        ({"perplexity": 1}, "perplexity must be > 1"),
+        ({"lr": None}, "lr must be > 0"),
         ({"w_gan": -1}, "w_gan must be >= 0"),
         ({"widths": ()}, "widths must be a non-empty"),
         ({"p_kernel": "gauss"}, "p_kernel must be one of"),

@@ -82,7 +82,7 @@ class AutoencoderClusterer(DeepClusterer):
     def _check_params(self) -> None:
         super()._check_params()
         self._check_choices({"architecture": ("auto", "conv", "mlp")})
-        self._check_at_least(1, "batch_size", "latent_dim")
+        self._check_bound(1, "batch_size", "latent_dim")
 
 
 def _finished(path: Path) -> bool:

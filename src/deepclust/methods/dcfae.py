@@ -535,15 +535,14 @@ class DCFAE(SelfLabellingMixin, DeepClusterer):
         if self.augment and not image:
             raise DeepclustError("augment=True shifts and rotates images; these samples are "
                                  f"vectors of shape {self.input_shape_}.")
-        self._check_at_least(2, "batch_size")
-        self._check_at_least(1, "latent_dim", "n_init", "batch_neighbors")
-        self._check_at_least(0, "w_rec", "w_kl", "w_gan", "w_cluster", "label_noise",
-                             "grouper_dropout")
-        if not self.perplexity > 1:
-            raise DeepclustError(f"perplexity must be > 1, got {self.perplexity}.")
-        for name in ("dof_p", "dof_q", "lr", "spectral_gamma"):
-            if getattr(self, name) is not None and not getattr(self, name) > 0:
-                raise DeepclustError(f"{name} must be > 0, got {getattr(self, name)}.")
+        self._check_bound(2, "batch_size")
+        self._check_bound(1, "latent_dim", "n_init", "batch_neighbors")
+        self._check_bound(0, "w_rec", "w_kl", "w_gan", "w_cluster", "label_noise",
+                          "grouper_dropout")
+        self._check_bound(1, "perplexity", strict=True)
+        self._check_bound(0, "dof_p", "dof_q", "lr", strict=True)
+        if self.spectral_gamma is not None:  # None: scale-free (class docstring)
+            self._check_bound(0, "spectral_gamma", strict=True)
         for name in ("widths", "disc_widths", "mlp_hidden", "disc_hidden", "grouper_hidden"):
             sizes = getattr(self, name)
             if self._left_auto(name):

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..exceptions import DeepclustError
 from ..losses import kl_self_training, reconstruction_loss, target_distribution
 from ..nets import ClusteringLayer
 from ..nets.mlp import DEC_HIDDEN
@@ -149,11 +148,9 @@ class DEC(AutoencoderClusterer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._check_at_least(1, "n_init")
-        self._check_at_least(0, "w_rec")
-        for name, value in (("alpha", self.alpha), ("lr", self.lr)):
-            if not value > 0:
-                raise DeepclustError(f"{name} must be > 0, got {value}.")
+        self._check_bound(1, "n_init")
+        self._check_bound(0, "w_rec")
+        self._check_bound(0, "alpha", "lr", strict=True)
 
     # --- inference --------------------------------------------------------------------------
     def _embed(self, X_t: Tensor) -> np.ndarray:

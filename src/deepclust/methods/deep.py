@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -343,15 +344,17 @@ class DeepClusterer(EmbeddingMixin, BaseClusterer):
         return (isinstance(value, str) and value == "auto"
                 and any(name in params for params in self.auto_params.values()))
 
-    def _check_at_least(self, low: int, *names: str) -> None:
-        """Each numeric parameter in ``names`` must be at least ``low`` (or "auto" where
-        ``auto_params`` resolves it); NaN is refused."""
+    def _check_bound(self, low: float, *names: str, strict: bool = False) -> None:
+        """Each numeric parameter in ``names`` must be at least ``low``, or above it when
+        ``strict`` (or "auto" where ``auto_params`` resolves it); NaN is refused."""
         for name in names:
             value = getattr(self, name)
             if self._left_auto(name):
                 continue
-            if isinstance(value, str) or not value >= low:
-                raise DeepclustError(f"{name} must be >= {low}, got {value!r}.")
+            if not isinstance(value, numbers.Real) or not (
+                    value > low if strict else value >= low):
+                raise DeepclustError(
+                    f"{name} must be {'>' if strict else '>='} {low}, got {value!r}.")
 
     def _check_choices(self, choices: Mapping[str, tuple[str, ...]]) -> None:
         """Each parameter named in ``choices`` must be one of its allowed values."""

@@ -434,9 +434,9 @@ class DSCDAN(SelfLabellingMixin, SpectralStageMixin, DeepClusterer):
                              "assign": ("kmeans", "argmax")})
         if self.assign == "argmax" and not self.spectral:
             raise DeepclustError("assign='argmax' needs the spectral network (spectral=True).")
-        self._check_at_least(1, "batch_size", "spectral_batch_size", "latent_dim")
-        self._check_at_least(0, "w_rec", "w_rel", "w_mi_global", "w_mi_local", "w_kl",
-                             "w_entropy", "w_spectral")
+        self._check_bound(1, "batch_size", "spectral_batch_size", "latent_dim")
+        self._check_bound(0, "w_rec", "w_rel", "w_mi_global", "w_mi_local", "w_kl",
+                          "w_entropy", "w_spectral")
         self._check_graph_params()
 
     # --- inference -------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ class N2D(AutoencoderClusterer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._check_at_least(1, "umap_neighbors")
+        self._check_bound(1, "umap_neighbors")
         if self.umap_dim is not None and self.umap_dim < 1:
             raise DeepclustError(f"umap_dim must be None or >= 1, got {self.umap_dim}.")
 

@@ -128,7 +128,7 @@ class SpectralNet(SpectralStageMixin, AutoencoderClusterer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        self._check_at_least(1, "spectral_batch_size")
+        self._check_bound(1, "spectral_batch_size")
         self._check_graph_params()
 
     @torch.no_grad()
